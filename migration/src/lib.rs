@@ -1,0 +1,18 @@
+//! Database migrations for dealgraph, for SQLite and PostgreSQL alike.
+//!
+//! Add a migration: create `mYYYYMMDD_NNNNNN_what.rs` beside the others, implement
+//! `MigrationTrait`, and append it to `Migrator::migrations`. Never edit a migration that has
+//! shipped; the server runs pending migrations at start (`dealgraph migrate` runs them alone).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_init::Migration)]
+    }
+}

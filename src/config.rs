@@ -1,0 +1,205 @@
+//! Configuration: environment variables (12-factor), also accepted as flags. Validated once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// dealgraph: a multi-tenant GraphQL API for B2B deals, buying groups and explained risk.
+#[derive(Debug, Parser)]
+#[command(name = "dealgraph", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Mint a JWT with the configured HS256 secret (or the development secret).
+    Token(TokenArgs),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Tenant id (`tid` claim).
+    #[arg(long)]
+    pub tenant: String,
+    /// User id (`sub` claim).
+    #[arg(long, default_value = "admin")]
+    pub sub: String,
+    /// Role: admin, seller or analyst (repeat for several).
+    #[arg(long = "role", default_value = "admin")]
+    pub roles: Vec<String>,
+    /// Lifetime: seconds, or a number with s, m, h or d (e.g. `12h`).
+    #[arg(long, default_value = "12h", value_parser = parse_ttl)]
+    pub ttl: u64,
+}
+
+/// Everything the server reads from its environment.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// SQLite or PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://dealgraph.db?mode=rwc")]
+    pub database_url: String,
+    /// Listen address.
+    #[arg(long, env = "DEALGRAPH_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// HS256 secret for verifying tokens.
+    #[arg(long, env = "DEALGRAPH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Path to a PEM public key (RS256 or ES256).
+    #[arg(long, env = "DEALGRAPH_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// Path to a JWKS file (RS256 / ES256 keys, selected by `kid`).
+    #[arg(long, env = "DEALGRAPH_JWKS_PATH")]
+    pub jwks_path: Option<PathBuf>,
+    /// When set, tokens must carry this `iss`.
+    #[arg(long, env = "DEALGRAPH_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// When set, tokens must carry this `aud`.
+    #[arg(long, env = "DEALGRAPH_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Load the demo tenant into an empty database (1 or 0).
+    #[arg(long, env = "DEALGRAPH_DEMO", default_value = "1", value_parser = parse_flag)]
+    pub demo: bool,
+    /// Comma-separated origins allowed to call from browsers.
+    #[arg(long, env = "DEALGRAPH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Largest database connection pool.
+    #[arg(long, env = "DEALGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Deepest accepted query.
+    #[arg(long, env = "DEALGRAPH_MAX_DEPTH", default_value_t = 16)]
+    pub max_depth: usize,
+    /// Highest accepted query cost (each field costs 1; list fields multiply by page size).
+    #[arg(long, env = "DEALGRAPH_MAX_COMPLEXITY", default_value_t = 20_000)]
+    pub max_complexity: usize,
+    /// Most aliases in one query.
+    #[arg(long, env = "DEALGRAPH_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "DEALGRAPH_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds before a request is abandoned.
+    #[arg(long, env = "DEALGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "DEALGRAPH_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+impl std::fmt::Debug for Config {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("addr", &self.addr)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("jwt_public_key", &self.jwt_public_key)
+            .field("jwks_path", &self.jwks_path)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("demo", &self.demo)
+            .field("cors_origins", &self.cors_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The defaults, as if no variable were set (used by tests, then adjusted).
+    pub fn defaults() -> Config {
+        Cli::parse_from(["dealgraph"]).config
+    }
+
+    /// The SQLite file behind `database_url`, if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.trim_start_matches("//");
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+/// Hides a password in a database URL.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_flag(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("expected 1 or 0, got {other:?}")),
+    }
+}
+
+fn parse_ttl(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let (digits, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => raw.split_at(i),
+        None => (raw, "s"),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("not a duration: {raw:?}"))?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit in {raw:?}; use s, m, h or d")),
+    };
+    match n.checked_mul(factor) {
+        Some(0) | None => Err(format!("ttl must be positive and reasonable: {raw:?}")),
+        Some(secs) => Ok(secs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_accept_units() {
+        assert_eq!(parse_ttl("90"), Ok(90));
+        assert_eq!(parse_ttl("15m"), Ok(900));
+        assert_eq!(parse_ttl("12h"), Ok(43_200));
+        assert_eq!(parse_ttl("7d"), Ok(604_800));
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("5w").is_err());
+    }
+
+    #[test]
+    fn sqlite_paths_are_found_in_urls() {
+        let mut c = Cli::parse_from(["dealgraph", "--database-url", "sqlite://dealgraph.db?mode=rwc"]).config;
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("dealgraph.db")));
+        c.database_url = "postgres://u:p@localhost/db".into();
+        assert_eq!(c.sqlite_path(), None);
+        c.database_url = "sqlite:///tmp/x.db?mode=rwc".into();
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("/tmp/x.db")));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let mut c = Config::defaults();
+        c.jwt_secret = Some("hunter2".into());
+        c.database_url = "postgres://app:s3cret@db/x".into();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("s3cret"), "{shown}");
+    }
+}

@@ -1,0 +1,11 @@
+//! The domain: plain types, validation rules and the risk engine.
+//!
+//! Nothing here knows about GraphQL, HTTP or SQL. Everything is testable without a database.
+
+pub mod ctx;
+pub mod error;
+pub mod model;
+pub mod values;
+
+pub use ctx::TenantCtx;
+pub use error::{AppError, AppResult};

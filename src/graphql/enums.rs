@@ -1,0 +1,49 @@
+//! GraphQL enums mirroring the domain's (`remote`), so the domain stays free of GraphQL.
+
+use async_graphql::Enum;
+
+macro_rules! remote_enum {
+    ($(#[$meta:meta])* $name:ident => $remote:literal { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+        #[graphql(remote = $remote)]
+        pub enum $name { $($variant),+ }
+    };
+}
+
+remote_enum!(Stage => "crate::domain::model::Stage" {
+    Prospecting, Discovery, Evaluation, Proposal, Negotiation, ClosedWon, ClosedLost
+});
+remote_enum!(BuyingRole => "crate::domain::model::BuyingRole" {
+    Mobilizer, Sponsor, EconomicBuyer, DecisionMaker, Finance, Procurement, Legal,
+    TechnicalEvaluator, EndUser, Influencer, Gatekeeper, Other
+});
+remote_enum!(Stance => "crate::domain::model::Stance" { Supportive, Neutral, Opposed, Unknown });
+remote_enum!(Influence => "crate::domain::model::Influence" { Low, Medium, High });
+remote_enum!(Bandwidth => "crate::domain::model::Bandwidth" { Available, Stretched, Overloaded, Unknown });
+remote_enum!(InteractionKind => "crate::domain::model::InteractionKind" {
+    Meeting, Call, Email, Demo, Proposal, Other
+});
+remote_enum!(RiskLevel => "crate::domain::model::RiskLevel" { Low, Medium, High, Critical });
+remote_enum!(RiskFactorCode => "crate::domain::model::RiskFactorCode" {
+    SingleThreaded, NoMobilizer, VetoHolderOpposed, VetoHolderUnengaged, DelegatedEngagement,
+    MobilizerOverloaded, BuyingGroupGaps, LowCoverage, Stalled, GoingDark, PastCloseDate, CloseDatePushed
+});
+remote_enum!(Role => "crate::domain::model::Role" { Admin, Seller, Analyst });
+
+/// What the deal board can be sorted by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpportunityOrderField {
+    RiskScore,
+    Amount,
+    ExpectedCloseDate,
+    UpdatedAt,
+    Name,
+    DaysInStage,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}

@@ -1,0 +1,111 @@
+//! The contract's scalars: `DateTime` (RFC 3339, UTC), `Date` (`YYYY-MM-DD`) and `Decimal`
+//! (a decimal string such as `"125000.00"`).
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// An instant. Accepts any RFC 3339 offset; always answers in UTC (`…Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+#[Scalar(name = "DateTime")]
+/// An instant in RFC 3339 form, answered in UTC, e.g. `2026-11-26T09:30:00Z`.
+impl ScalarType for Timestamp {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => DateTime::parse_from_rfc3339(s)
+                .map(|t| Timestamp(t.with_timezone(&Utc)))
+                .map_err(|_| {
+                    InputValueError::custom(format!("{s:?} is not an RFC 3339 date-time, e.g. 2026-11-26T09:30:00Z"))
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+/// A calendar date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub NaiveDate);
+
+#[Scalar(name = "Date")]
+/// A calendar date, `YYYY-MM-DD`.
+impl ScalarType for Day {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .filter(|_| s.len() == 10)
+                .map(Day)
+                .ok_or_else(|| InputValueError::custom(format!("{s:?} is not a date in YYYY-MM-DD form"))),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An exact decimal amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(pub Decimal);
+
+#[Scalar(name = "Decimal")]
+/// An exact decimal number as a string, e.g. `"125000.00"`. Integers are accepted as input.
+impl ScalarType for Money {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let text = match &value {
+            Value::String(s) => s.trim().to_owned(),
+            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            _ => return Err(InputValueError::expected_type(value)),
+        };
+        let plain = !text.is_empty()
+            && text.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+            && text.matches('.').count() <= 1;
+        if !plain {
+            return Err(InputValueError::custom(format!(
+                "{text:?} is not a decimal number such as \"125000.00\""
+            )));
+        }
+        Decimal::from_str(&text)
+            .map(Money)
+            .map_err(|_| InputValueError::custom(format!("{text:?} is not a decimal number such as \"125000.00\"")))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_are_answered_in_utc() {
+        let parsed = Timestamp::parse(Value::String("2026-11-26T10:30:00+01:00".into())).expect("valid");
+        assert_eq!(parsed.to_value(), Value::String("2026-11-26T09:30:00Z".into()));
+        assert!(Timestamp::parse(Value::String("2026-11-26".into())).is_err());
+    }
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(Day::parse(Value::String("2026-02-28".into())).is_ok());
+        assert!(Day::parse(Value::String("2026-02-30".into())).is_err());
+        assert!(Day::parse(Value::String("2026-2-3".into())).is_err());
+    }
+
+    #[test]
+    fn decimals_are_strings() {
+        let m = Money::parse(Value::String("125000.00".into())).expect("valid");
+        assert_eq!(m.to_value(), Value::String("125000.00".into()));
+        assert!(Money::parse(Value::String("1e5".into())).is_err());
+        assert!(Money::parse(Value::String("abc".into())).is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! Building the server from a [`Config`]: connect and migrate, set up auth, bind the listener
+//! first (so tests can ask for port 0 and read the real port), then serve until shut down.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::auth::Verifier;
+use crate::config::Config;
+use crate::graphql::{self, Limits};
+use crate::http::{self, AppState, HttpLimits};
+use crate::store::Store;
+
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+    pub verifier: Arc<Verifier>,
+}
+
+impl Server {
+    /// Connects to the database (migrating it), loads keys, binds `config.addr`.
+    pub async fn build(config: &Config) -> anyhow::Result<Server> {
+        // Install the metrics recorder before anything is counted.
+        crate::http::metrics::handle();
+        let store = connect(config).await?;
+        let verifier = Arc::new(Verifier::from_config(config)?);
+        if verifier.dev_mode {
+            tracing::warn!(
+                secret_file = %crate::auth::dev_secret_path(config).display(),
+                "DEVELOPMENT MODE: no DEALGRAPH_JWT_SECRET, DEALGRAPH_JWT_PUBLIC_KEY or DEALGRAPH_JWKS_PATH is set; \
+                 tokens are signed with a local random secret. Do not expose this server."
+            );
+        }
+        let limits = Limits {
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
+            max_aliases: config.max_aliases,
+        };
+        let schema = graphql::build_schema(Some(store.clone()), limits);
+        let state = AppState {
+            schema,
+            store: store.clone(),
+            verifier: Arc::clone(&verifier),
+        };
+        let router = http::router(
+            state,
+            HttpLimits {
+                max_body_bytes: config.max_body_bytes,
+                request_timeout: Duration::from_secs(config.request_timeout_secs),
+                cors_origins: config.cors_origins.clone(),
+            },
+        );
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        Ok(Server {
+            listener,
+            router,
+            store,
+            verifier,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests and closes the pool.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Server {
+            listener,
+            router,
+            store,
+            ..
+        } = self;
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// Connects and runs pending migrations.
+pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url, config.db_max_connections)
+        .await
+        .context("cannot connect to the database (check DATABASE_URL)")?;
+    store.migrate().await.context("database migration failed")?;
+    Ok(store)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,133 @@
+//! Buying-group members: the people on the customer side who decide a deal.
+
+use chrono::{DateTime, Utc};
+use entity::buying_group_member::{ActiveModel, Column, Entity, Model};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
+use uuid::Uuid;
+
+use super::{Conn, constraint_error, db_error, scope};
+use crate::domain::model::{Bandwidth, BuyingRole, Influence, Stance};
+use crate::domain::{AppResult, TenantCtx};
+
+pub struct NewMember {
+    pub opportunity_id: Uuid,
+    pub contact_id: Uuid,
+    pub role: BuyingRole,
+    pub stance: Stance,
+    pub can_veto: bool,
+    pub influence: Influence,
+    pub bandwidth: Bandwidth,
+    pub notes: Option<String>,
+}
+
+/// Changed attributes; `None` leaves one as it is. `notes: Some(None)` clears the notes.
+#[derive(Debug, Default)]
+pub struct MemberChanges {
+    pub role: Option<BuyingRole>,
+    pub stance: Option<Stance>,
+    pub can_veto: Option<bool>,
+    pub influence: Option<Influence>,
+    pub bandwidth: Option<Bandwidth>,
+    pub notes: Option<Option<String>>,
+}
+
+pub async fn get(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<Option<Model>> {
+    scope::select::<Entity>(ctx)
+        .filter(Column::Id.eq(id))
+        .one(conn)
+        .await
+        .map_err(db_error)
+}
+
+pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppResult<Vec<Model>> {
+    scope::select::<Entity>(ctx)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+        .map_err(db_error)
+}
+
+/// The buying groups of several deals, in the order members were added.
+pub async fn for_opportunities(ctx: &TenantCtx, conn: &impl Conn, opportunity_ids: &[Uuid]) -> AppResult<Vec<Model>> {
+    scope::select::<Entity>(ctx)
+        .filter(Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await
+        .map_err(db_error)
+}
+
+pub async fn contact_in_group(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    opportunity_id: Uuid,
+    contact_id: Uuid,
+) -> AppResult<bool> {
+    let found = scope::select::<Entity>(ctx)
+        .filter(Column::OpportunityId.eq(opportunity_id))
+        .filter(Column::ContactId.eq(contact_id))
+        .one(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(found.is_some())
+}
+
+pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, new: NewMember, now: DateTime<Utc>) -> AppResult<Model> {
+    let row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        opportunity_id: Set(new.opportunity_id),
+        contact_id: Set(new.contact_id),
+        role: Set(new.role.as_str().to_owned()),
+        stance: Set(new.stance.as_str().to_owned()),
+        can_veto: Set(new.can_veto),
+        influence: Set(new.influence.as_str().to_owned()),
+        bandwidth: Set(new.bandwidth.as_str().to_owned()),
+        notes: Set(new.notes),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    scope::owned(ctx, row).insert(conn).await.map_err(constraint_error)
+}
+
+pub async fn update(ctx: &TenantCtx, conn: &impl Conn, id: Uuid, changes: MemberChanges) -> AppResult<Option<Model>> {
+    let mut sets: Vec<(Column, sea_orm::Value)> = Vec::new();
+    let mut set = |col: Column, value: sea_orm::Value| sets.push((col, value));
+    if let Some(role) = changes.role {
+        set(Column::Role, role.as_str().into());
+    }
+    if let Some(stance) = changes.stance {
+        set(Column::Stance, stance.as_str().into());
+    }
+    if let Some(can_veto) = changes.can_veto {
+        set(Column::CanVeto, can_veto.into());
+    }
+    if let Some(influence) = changes.influence {
+        set(Column::Influence, influence.as_str().into());
+    }
+    if let Some(bandwidth) = changes.bandwidth {
+        set(Column::Bandwidth, bandwidth.as_str().into());
+    }
+    if let Some(notes) = changes.notes {
+        set(Column::Notes, notes.into());
+    }
+    if !sets.is_empty() {
+        let update = scope::update::<Entity>(ctx).filter(Column::Id.eq(id));
+        let update = sets
+            .into_iter()
+            .fold(update, |u, (col, value)| u.col_expr(col, Expr::val(value)));
+        update.exec(conn).await.map_err(db_error)?;
+    }
+    get(ctx, conn, id).await
+}
+
+/// Removes a member; their interaction links go with them (foreign-key cascade).
+pub async fn delete(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<u64> {
+    let result = scope::delete::<Entity>(ctx)
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(result.rows_affected)
+}

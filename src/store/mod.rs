@@ -1,0 +1,172 @@
+//! Persistence: the only layer that builds queries.
+//!
+//! Every function takes the caller's [`TenantCtx`](crate::domain::TenantCtx) first and reaches
+//! tables only through [`scope`], which adds `tenant_id = <caller's tenant>` to every read,
+//! update and delete and stamps it on every insert. Nothing else in the crate calls
+//! `Entity::find()` (a test in `scope` keeps it so).
+
+pub mod accounts;
+pub mod contacts;
+pub mod interactions;
+pub mod members;
+pub mod opportunities;
+pub mod page;
+pub mod scope;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::domain::AppError;
+
+/// The database handle shared by all requests.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// SQLite allows one writer at a time; writers queue here instead of spinning on
+    /// `SQLITE_BUSY`. `None` on PostgreSQL, which takes concurrent writers.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// An open write transaction. Commit it, or drop it to roll back.
+pub struct WriteTx {
+    // Field order matters: the transaction ends before the gate opens for the next writer.
+    txn: DatabaseTransaction,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.txn.commit().await.map_err(db_error)
+    }
+
+    /// Commit on `Ok`, roll back on `Err`, and hand the result through.
+    pub async fn finish<T>(self, result: Result<T, AppError>) -> Result<T, AppError> {
+        match result {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                if let Err(rollback) = self.txn.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Connects, tuning SQLite for concurrent use (WAL, busy timeout, foreign keys).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, DbErr> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+                    .pragma("synchronous", "NORMAL")
+            });
+        let db = Database::connect(opts).await?;
+        let write_gate = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Store { db, write_gate })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// The connection for reads (outside any transaction).
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Begins the one transaction a mutation runs in.
+    pub async fn begin_write(&self) -> Result<WriteTx, AppError> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            None => None,
+        };
+        let options = TransactionOptions {
+            sqlite_transaction_mode: gate.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.db.begin_with_options(options).await.map_err(db_error)?;
+        Ok(WriteTx { txn, _gate: gate })
+    }
+
+    pub async fn close(self) {
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+    }
+}
+
+/// Maps a database error to `INTERNAL`, logging the detail (which never reaches the client).
+pub fn db_error(err: DbErr) -> AppError {
+    tracing::error!(error = %err, "database error");
+    AppError::Internal("database error".into())
+}
+
+/// Maps constraint violations that a racing request can cause to client errors, by name.
+pub fn constraint_error(err: DbErr) -> AppError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(msg))
+            if msg.contains("buying_group_members") && msg.contains("contact_id") =>
+        {
+            AppError::bad_input("input.contactId", "this contact is already in the buying group")
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            // A parent vanished between our check and the insert (a concurrent delete).
+            AppError::NotFound("referenced record")
+        }
+        _ => db_error(err),
+    }
+}
+
+/// Runs `f` on any connection (pool or transaction); the alias keeps signatures short.
+pub trait Conn: ConnectionTrait {}
+impl<T: ConnectionTrait> Conn for T {}
+
+/// Case-insensitive substring match (`LOWER(col) LIKE '%text%'`), the same on both engines.
+pub(crate) fn contains_ci<C: sea_orm::ColumnTrait>(col: C, text: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+}

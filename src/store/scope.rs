@@ -1,0 +1,106 @@
+//! The tenant choke point. Deny by default: a query built here can only see the caller's
+//! tenant, and an insert built here can only write into it.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany, Value};
+
+use crate::domain::TenantCtx;
+
+/// An entity whose rows belong to one tenant, named by `tenant_column`.
+pub trait TenantScoped: EntityTrait {
+    fn tenant_column() -> Self::Column;
+}
+
+macro_rules! tenant_scoped {
+    ($($module:ident),+ $(,)?) => {$(
+        impl TenantScoped for entity::$module::Entity {
+            fn tenant_column() -> Self::Column {
+                entity::$module::Column::TenantId
+            }
+        }
+    )+};
+}
+
+tenant_scoped!(
+    account,
+    contact,
+    opportunity,
+    stage_change,
+    close_date_change,
+    buying_group_member,
+    interaction,
+    interaction_member,
+    risk_policy,
+    risk_history,
+);
+
+/// `SELECT … WHERE tenant_id = <caller's tenant>`.
+pub fn select<E: TenantScoped>(ctx: &TenantCtx) -> Select<E> {
+    E::find().filter(E::tenant_column().eq(ctx.tenant().as_str()))
+}
+
+/// `UPDATE … WHERE tenant_id = <caller's tenant>`; add the rest of the filter.
+pub fn update<E: TenantScoped>(ctx: &TenantCtx) -> UpdateMany<E> {
+    E::update_many().filter(E::tenant_column().eq(ctx.tenant().as_str()))
+}
+
+/// `DELETE … WHERE tenant_id = <caller's tenant>`; add the rest of the filter.
+pub fn delete<E: TenantScoped>(ctx: &TenantCtx) -> DeleteMany<E> {
+    E::delete_many().filter(E::tenant_column().eq(ctx.tenant().as_str()))
+}
+
+/// Stamps the caller's tenant on a new row, whatever the caller put there.
+pub fn owned<A>(ctx: &TenantCtx, mut row: A) -> A
+where
+    A: ActiveModelTrait,
+    A::Entity: TenantScoped,
+{
+    row.set(
+        <A::Entity as TenantScoped>::tenant_column(),
+        Value::from(ctx.tenant().as_str()),
+    );
+    row
+}
+
+/// `INSERT` of several rows, each stamped with the caller's tenant.
+pub fn insert_many<A, I>(ctx: &TenantCtx, rows: I) -> sea_orm::InsertMany<A>
+where
+    A: ActiveModelTrait,
+    A::Entity: TenantScoped,
+    I: IntoIterator<Item = A>,
+{
+    A::Entity::insert_many(rows.into_iter().map(|row| owned(ctx, row)))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Keeps this module the only place that starts an unscoped query.
+    #[test]
+    fn only_the_scope_module_builds_unscoped_queries() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut offenders = Vec::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read src") {
+                let path = entry.expect("dir entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("store/scope.rs") {
+                    let text = std::fs::read_to_string(&path).expect("read source");
+                    let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+                    for line in code {
+                        for needle in ["::find()", "::update_many()", "::delete_many()", "::insert_many("] {
+                            let unscoped = line.match_indices(needle).any(|(i, _)| !line[..i].ends_with("scope"));
+                            if unscoped {
+                                offenders.push(format!("{} uses {needle}: {}", path.display(), line.trim()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "unscoped queries outside store/scope.rs: {offenders:?}"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! `TestApp::spawn()`: a migrated database of its own, a server on a free port, a client.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use dealgraph::config::{Cli, Config};
+use dealgraph::startup::Server;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The database URL for a fresh database: a temp SQLite file, or a new PostgreSQL database.
+async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let name = format!("dealgraph_test_{}", uuid::Uuid::now_v7().simple());
+            let admin = sea_orm::Database::connect(url.as_str())
+                .await
+                .expect("connect to postgres");
+            use sea_orm::ConnectionTrait;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (base, _) = url.rsplit_once('/').expect("postgres url has a database");
+            (format!("{base}/{name}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with configuration adjusted by `tweak` (limits, keys, …).
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let (database_url, dir) = fresh_database().await;
+        let mut config = Cli::parse_from_defaults();
+        config.database_url = database_url;
+        config.addr = "127.0.0.1:0".parse().expect("addr");
+        config.jwt_secret = Some(SECRET.into());
+        config.jwt_public_key = None;
+        config.jwks_path = None;
+        config.jwt_issuer = None;
+        config.jwt_audience = None;
+        config.demo = false;
+        config.db_max_connections = 5;
+        tweak(&mut config);
+        let server = Server::build(&config).await.expect("server starts");
+        let url = format!("http://{}", server.local_addr());
+        tokio::spawn(server.run(std::future::pending()));
+        TestApp {
+            url,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// POSTs a GraphQL request and returns the JSON body (whatever the status).
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.post(token, json!({ "query": query, "variables": variables }))
+            .await
+            .1
+    }
+
+    pub async fn post(&self, token: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// Like `gql`, but the call must succeed; returns `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    // ---- fixtures -------------------------------------------------------------------------
+
+    pub async fn create_account(&self, token: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($n: String!) { createAccount(input: {name: $n}) { id } }",
+                json!({ "n": name }),
+            )
+            .await;
+        data["createAccount"]["id"].as_str().expect("account id").to_owned()
+    }
+
+    pub async fn create_contact(&self, token: &str, account: &str, name: &str, title: &str) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($a: ID!, $n: String!, $t: String) { createContact(input: {accountId: $a, fullName: $n, title: $t}) { id } }",
+                json!({ "a": account, "n": name, "t": title }),
+            )
+            .await;
+        data["createContact"]["id"].as_str().expect("contact id").to_owned()
+    }
+
+    pub async fn create_opportunity(&self, token: &str, account: &str, name: &str, amount: &str) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($a: ID!, $n: String!, $m: Decimal!) { createOpportunity(input: {accountId: $a, name: $n, amount: $m, currency: \"USD\"}) { id } }",
+                json!({ "a": account, "n": name, "m": amount }),
+            )
+            .await;
+        data["createOpportunity"]["id"]
+            .as_str()
+            .expect("opportunity id")
+            .to_owned()
+    }
+
+    pub async fn add_member(&self, token: &str, opportunity: &str, contact: &str, role: &str) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($o: ID!, $c: ID!, $r: BuyingRole!) { addBuyingGroupMember(input: {opportunityId: $o, contactId: $c, role: $r}) { id } }",
+                json!({ "o": opportunity, "c": contact, "r": role }),
+            )
+            .await;
+        data["addBuyingGroupMember"]["id"]
+            .as_str()
+            .expect("member id")
+            .to_owned()
+    }
+
+    pub async fn log_interaction(
+        &self,
+        token: &str,
+        opportunity: &str,
+        participants: &[&str],
+        about: &[&str],
+    ) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($o: ID!, $p: [ID!]!, $a: [ID!]) { logInteraction(input: {opportunityId: $o, kind: MEETING, occurredAt: \"2026-01-15T10:00:00Z\", participantIds: $p, aboutIds: $a}) { id } }",
+                json!({ "o": opportunity, "p": participants, "a": about }),
+            )
+            .await;
+        data["logInteraction"]["id"]
+            .as_str()
+            .expect("interaction id")
+            .to_owned()
+    }
+}
+
+trait ParseDefaults {
+    fn parse_from_defaults() -> Config;
+}
+
+impl ParseDefaults for Cli {
+    /// Defaults without reading the environment's flags (fields are then set explicitly).
+    fn parse_from_defaults() -> Config {
+        use clap::Parser;
+        Cli::parse_from(["dealgraph"]).config
+    }
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs()
+}
+
+/// A signed HS256 token with the given claims (any JSON), using the test secret.
+pub fn sign(claims: Value) -> String {
+    sign_with(claims, SECRET)
+}
+
+pub fn sign_with(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign token")
+}
+
+/// A valid token for `tenant` with `roles`, subject `sub`.
+pub fn token_for(tenant: &str, sub: &str, roles: &[&str]) -> String {
+    sign(json!({ "sub": sub, "tid": tenant, "roles": roles, "exp": now_secs() + 3600 }))
+}
+
+pub fn admin(tenant: &str) -> String {
+    token_for(tenant, "admin-user", &["admin"])
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
+}

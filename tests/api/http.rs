@@ -1,0 +1,129 @@
+//! The HTTP surface: GET and POST, media types, GraphiQL, health, readiness, metrics, ids.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, admin};
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = TestApp::spawn().await;
+    let get = |path: &str| app.client.get(format!("{}{path}", app.url)).send();
+    assert_eq!(get("/healthz").await.expect("healthz").status().as_u16(), 200);
+    assert_eq!(get("/readyz").await.expect("readyz").status().as_u16(), 200);
+    app.ok(&admin("acme"), "query BoardProbe { viewer { userId } }", json!({}))
+        .await;
+    let metrics = get("/metrics").await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("dealgraph_graphql_requests_total"), "{metrics}");
+    assert!(metrics.contains("operation=\"BoardProbe\""), "{metrics}");
+    assert!(
+        metrics.contains("dealgraph_graphql_request_duration_seconds"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!("{}/healthz", app.url))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        response.headers().get("x-request-id").and_then(|v| v.to_str().ok()),
+        Some("abc-123")
+    );
+    let response = app
+        .client
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.headers().get("x-request-id").is_some_and(|v| !v.is_empty()));
+}
+
+#[tokio::test]
+async fn queries_work_over_get_but_mutations_do_not() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .query(&[("query", "{ viewer { tenantId } }")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["data"]["viewer"]["tenantId"], "acme");
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .query(&[("query", "mutation { createAccount(input: {name: \"x\"}) { id } }")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 405);
+    let data = app.ok(&token, "{ accounts { totalCount } }", json!({})).await;
+    assert_eq!(data["accounts"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn graphql_response_json_is_served_when_asked_for() {
+    let app = TestApp::spawn().await;
+    let post = |query: &str| {
+        app.client
+            .post(format!("{}/graphql", app.url))
+            .bearer_auth(admin("acme"))
+            .header("accept", "application/graphql-response+json, application/json;q=0.9")
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let ok = post("{ viewer { userId } }").await.expect("sent");
+    assert_eq!(ok.status().as_u16(), 200);
+    assert!(
+        ok.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("application/graphql-response+json")
+    );
+    let invalid = post("{ nope }").await.expect("sent");
+    assert_eq!(
+        invalid.status().as_u16(),
+        400,
+        "a request error is a 400 in this media type"
+    );
+    let plain = app
+        .client
+        .post(format!("{}/graphql", app.url))
+        .bearer_auth(admin("acme"))
+        .json(&json!({ "query": "{ nope }" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(plain.status().as_u16(), 200, "application/json keeps 200");
+    assert!(
+        plain.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("application/json")
+    );
+}
+
+#[tokio::test]
+async fn browsers_get_graphiql() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.text().await.expect("html").to_lowercase().contains("graphiql"));
+}

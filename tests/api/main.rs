@@ -1,0 +1,16 @@
+//! Integration tests: each test starts a real server on a fresh database and talks to it over
+//! HTTP, as a client would. SQLite by default; a fresh PostgreSQL database per test when
+//! `DATABASE_URL` points at a PostgreSQL server.
+
+mod helpers;
+
+mod auth;
+mod concurrency;
+mod flow;
+mod http;
+mod limits;
+mod pagination;
+mod roles;
+mod schema;
+mod tenancy;
+mod validation;

@@ -25,6 +25,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Load the demo tenant `demo` (into any database; it refuses if `demo` already has data).
+    Demo,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +93,9 @@ pub struct Config {
     /// Seconds before a request is abandoned.
     #[arg(long, env = "DEALGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// Seconds between sweeps that re-assess every open deal (time alone stalls deals); 0 disables.
+    #[arg(long, env = "DEALGRAPH_RISK_SWEEP_SECS", default_value_t = 900)]
+    pub risk_sweep_secs: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "DEALGRAPH_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

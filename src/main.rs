@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", verifier.mint(&args.tenant, &args.sub, &args.roles, args.ttl)?);
             Ok(())
         }
+        Command::Demo => anyhow::bail!("the demo tenant is not available yet"),
         Command::Schema => {
             print!("{}", dealgraph::graphql::sdl());
             Ok(())

@@ -17,6 +17,7 @@ use crate::store::Store;
 
 pub struct Server {
     listener: TcpListener,
+    sweep_every: Option<Duration>,
     router: axum::Router,
     store: Store,
     pub verifier: Arc<Verifier>,
@@ -58,8 +59,10 @@ impl Server {
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let sweep_every = (config.risk_sweep_secs > 0).then(|| Duration::from_secs(config.risk_sweep_secs));
         Ok(Server {
             listener,
+            sweep_every,
             router,
             store,
             verifier,
@@ -76,17 +79,23 @@ impl Server {
         &self.store
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests and closes the pool.
+    /// Serves (and re-assesses risk every `DEALGRAPH_RISK_SWEEP_SECS`) until `shutdown`
+    /// completes, then drains in-flight requests and closes the pool.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let Server {
             listener,
+            sweep_every,
             router,
             store,
             ..
         } = self;
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        let sweeper = sweep_every.map(|every| crate::service::risk::spawn_sweeper(store.clone(), every));
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
         store.close().await;
-        Ok(())
+        served
     }
 }
 

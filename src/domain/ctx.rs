@@ -24,6 +24,16 @@ impl TenantCtx {
         TenantCtx { tenant, user_id, roles }
     }
 
+    /// An admin context for work the server does on a tenant's behalf (the periodic risk
+    /// sweep, loading the demo tenant), never for a request.
+    pub(crate) fn system(tenant: TenantId) -> Self {
+        TenantCtx {
+            tenant,
+            user_id: "system".into(),
+            roles: vec![Role::Admin],
+        }
+    }
+
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
     }

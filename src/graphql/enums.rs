@@ -29,6 +29,8 @@ remote_enum!(RiskFactorCode => "crate::domain::model::RiskFactorCode" {
     SingleThreaded, NoMobilizer, VetoHolderOpposed, VetoHolderUnengaged, DelegatedEngagement,
     MobilizerOverloaded, BuyingGroupGaps, LowCoverage, Stalled, GoingDark, PastCloseDate, CloseDatePushed
 });
+remote_enum!(Severity => "crate::domain::model::Severity" { Low, Medium, High, Critical });
+remote_enum!(Engagement => "crate::domain::model::Engagement" { Direct, ProxyOnly, None });
 remote_enum!(Role => "crate::domain::model::Role" { Admin, Seller, Analyst });
 
 /// What the deal board can be sorted by.

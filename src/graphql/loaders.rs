@@ -5,11 +5,15 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
+use std::sync::Arc;
+
 use entity::{account, buying_group_member, contact, interaction_member, opportunity};
 use uuid::Uuid;
 
-use crate::domain::{AppResult, TenantCtx};
-use crate::store::{Store, accounts, contacts, interactions, members, opportunities};
+use crate::domain::risk::RiskPolicy;
+use crate::domain::{AppError, AppResult, TenantCtx};
+use crate::store::risk::DealInputs;
+use crate::store::{Store, accounts, contacts, interactions, members, opportunities, policy, risk};
 
 /// A map filled on demand: `load` fetches only keys not seen before in this request.
 struct Cache<K, V> {
@@ -50,6 +54,8 @@ pub struct Loaders {
     groups: Cache<Uuid, Vec<buying_group_member::Model>>,
     members: Cache<Uuid, Option<buying_group_member::Model>>,
     links: Cache<Uuid, Vec<interaction_member::Model>>,
+    inputs: Cache<Uuid, Option<Arc<DealInputs>>>,
+    policy: Mutex<Option<Arc<RiskPolicy>>>,
 }
 
 impl Loaders {
@@ -63,6 +69,8 @@ impl Loaders {
             groups: Cache::new(),
             members: Cache::new(),
             links: Cache::new(),
+            inputs: Cache::new(),
+            policy: Mutex::new(None),
         }
     }
 
@@ -165,5 +173,46 @@ impl Loaders {
     pub async fn links(&self, interaction_id: Uuid) -> AppResult<Vec<interaction_member::Model>> {
         self.prime_links(&[interaction_id]).await?;
         Ok(self.links.get(&interaction_id).unwrap_or_default())
+    }
+
+    /// The risk facts of one deal (six queries the first time, then cached for the request).
+    pub async fn deal_inputs(&self, deal_id: Uuid) -> AppResult<Arc<DealInputs>> {
+        if self.inputs.missing(&[deal_id]).is_empty() {
+            return self
+                .inputs
+                .get(&deal_id)
+                .flatten()
+                .ok_or(AppError::NotFound("opportunity"));
+        }
+        let deal = self
+            .opportunity(deal_id)
+            .await?
+            .ok_or(AppError::NotFound("opportunity"))?;
+        let loaded = risk::load_inputs(&self.ctx, self.store.reader(), vec![deal])
+            .await?
+            .into_iter()
+            .next()
+            .map(Arc::new);
+        if let Some(inputs) = &loaded {
+            let contacts: Vec<(Uuid, Option<contact::Model>)> = inputs
+                .members
+                .iter()
+                .filter_map(|m| m.contact.clone())
+                .map(|c| (c.id, Some(c)))
+                .collect();
+            self.contacts.fill(contacts);
+        }
+        self.inputs.fill([(deal_id, loaded.clone())]);
+        loaded.ok_or(AppError::NotFound("opportunity"))
+    }
+
+    /// The tenant's risk policy, read once per request.
+    pub async fn policy(&self) -> AppResult<Arc<RiskPolicy>> {
+        if let Some(policy) = self.policy.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(policy);
+        }
+        let loaded = Arc::new(policy::get(&self.ctx, self.store.reader()).await?);
+        *self.policy.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&loaded));
+        Ok(loaded)
     }
 }

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod risk;
 pub mod scalars;
 pub mod types;
 

@@ -226,4 +226,16 @@ impl Mutation {
         let uuid = service::delete_interaction(&scope.ctx, store, ids::decode(Kind::Interaction, &id)).await?;
         Ok(ids::encode(Kind::Interaction, uuid))
     }
+
+    /// Changes the tenant's risk policy (admins only); every open deal is re-assessed before
+    /// this returns, so stored levels, filters and ordering follow the new policy.
+    async fn update_risk_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: super::risk::RiskPolicyInput,
+    ) -> Result<super::risk::RiskPolicyOut> {
+        let (scope, store) = scope(ctx)?;
+        let policy = crate::service::risk::update_policy(&scope.ctx, store, input.into()).await?;
+        Ok(super::risk::RiskPolicyOut(policy))
+    }
 }

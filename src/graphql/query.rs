@@ -174,6 +174,11 @@ impl Query {
         Ok(connection(page, CountQuery::Accounts { name_contains }, Account))
     }
 
+    /// The tenant's risk policy (defaults until an admin changes it).
+    async fn risk_policy(&self, ctx: &Context<'_>) -> Result<super::risk::RiskPolicyOut> {
+        super::risk::current_policy(ctx).await
+    }
+
     async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Opportunity>> {
         let (scope, _) = scope(ctx)?;
         let Some(uuid) = ids::decode(Kind::Opportunity, &id) else {

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use entity::{account, buying_group_member, contact, interaction, opportunity, stage_change};
 use uuid::Uuid;
 
-use super::enums::{Bandwidth, BuyingRole, Influence, InteractionKind, RiskFactorCode, RiskLevel, Role, Stage, Stance};
+use super::enums::{
+    Bandwidth, BuyingRole, Engagement, Influence, InteractionKind, RiskFactorCode, RiskLevel, Role, Stage, Stance,
+};
 use super::ids::{Kind, encode};
 use super::scalars::{Day, Money, Timestamp};
 use super::scope;
@@ -329,11 +331,35 @@ impl Opportunity {
     }
     /// Codes of the stored assessment's factors.
     async fn risk_factor_codes(&self) -> Vec<RiskFactorCode> {
-        model::RiskFactorCode::ALL
-            .iter()
-            .filter(|code| self.0.risk_factor_mask & (1 << code.index()) != 0)
-            .map(|code| (*code).into())
+        crate::store::risk::codes_of_mask(self.0.risk_factor_mask)
+            .into_iter()
+            .map(Into::into)
             .collect()
+    }
+
+    /// Risk computed live at `asOf` (default: now), every factor explained. `asOf` may lie in
+    /// the future: "what will this deal look like in 60 days if nothing happens?"
+    #[graphql(complexity = "5 + 3 * child_complexity")]
+    async fn risk(&self, ctx: &Context<'_>, as_of: Option<Timestamp>) -> Result<super::risk::RiskAssessmentOut> {
+        let (scope, _) = scope(ctx)?;
+        let inputs = scope.loaders.deal_inputs(self.0.id).await?;
+        let policy = scope.loaders.policy().await?;
+        let as_of = as_of.map_or_else(crate::service::now, |t| t.0);
+        Ok(super::risk::assess_explained(&inputs, &policy, as_of))
+    }
+
+    /// How the stored assessment changed over time, oldest first (from `since`, if given).
+    async fn risk_history(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<super::risk::RiskSnapshot>> {
+        let (scope, store) = scope(ctx)?;
+        let rows = crate::store::risk::history(&scope.ctx, store.reader(), self.0.id, since.map(|t| t.0)).await?;
+        Ok(rows
+            .into_iter()
+            .map(super::risk::RiskSnapshot::from_row)
+            .collect::<AppResult<_>>()?)
     }
 }
 
@@ -370,6 +396,38 @@ impl BuyingGroupMember {
     }
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
+    }
+
+    /// How the seller reached this member in the policy's engagement window ending at `asOf`
+    /// (default: now): `DIRECT` (took part), `PROXY_ONLY` (only discussed), or `NONE`.
+    async fn engagement(&self, ctx: &Context<'_>, as_of: Option<Timestamp>) -> Result<Engagement> {
+        let (scope, _) = scope(ctx)?;
+        let inputs = scope.loaders.deal_inputs(self.0.opportunity_id).await?;
+        let policy = scope.loaders.policy().await?;
+        let as_of = as_of.map_or_else(crate::service::now, |t| t.0);
+        let index = inputs.member_index(self.0.id).map(usize::from);
+        let engagement = inputs.with_facts(|facts| {
+            index
+                .and_then(|i| {
+                    crate::domain::risk::member_engagement(facts, &policy, as_of)
+                        .get(i)
+                        .map(|m| m.engagement)
+                })
+                .unwrap_or(model::Engagement::None)
+        });
+        Ok(engagement.into())
+    }
+
+    /// The latest interaction this member took part in directly.
+    async fn last_direct_interaction_at(&self, ctx: &Context<'_>) -> Result<Option<Timestamp>> {
+        let (scope, _) = scope(ctx)?;
+        let inputs = scope.loaders.deal_inputs(self.0.opportunity_id).await?;
+        let Some(index) = inputs.member_index(self.0.id) else {
+            return Ok(None);
+        };
+        Ok(inputs
+            .with_facts(|facts| crate::domain::risk::last_direct_interaction(facts, index, None))
+            .map(Timestamp))
     }
 }
 

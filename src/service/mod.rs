@@ -1,6 +1,8 @@
 //! Use cases: each mutation checks the caller's rights, validates its input, and writes in
 //! one transaction (all or nothing). Resolvers call these; these call the store.
 
+pub mod risk;
+
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use entity::{account, buying_group_member, contact, interaction, opportunity};
 use rust_decimal::Decimal;
@@ -106,7 +108,9 @@ pub async fn create_opportunity(
             currency,
             expected_close_date: input.expected_close_date,
         };
-        opportunities::insert(ctx, &*tx, new, now()).await
+        let at = now();
+        let created = opportunities::insert(ctx, &*tx, new, at).await?;
+        reassessed(ctx, &tx, created.id, at).await
     }
     .await;
     tx.finish(result).await
@@ -169,7 +173,9 @@ pub async fn update_opportunity(
                 format!("the deal is {current_stage}; a closed deal cannot move to another stage"),
             ));
         }
-        opportunities::update(ctx, &*tx, &current, input.expected_version, changes, now()).await
+        let at = now();
+        let updated = opportunities::update(ctx, &*tx, &current, input.expected_version, changes, at).await?;
+        reassessed(ctx, &tx, updated.id, at).await
     }
     .await;
     tx.finish(result).await
@@ -213,7 +219,10 @@ pub async fn add_member(ctx: &TenantCtx, store: &Store, input: AddMember) -> App
             bandwidth: input.bandwidth.unwrap_or(Bandwidth::Unknown),
             notes,
         };
-        members::insert(ctx, &*tx, new, now()).await
+        let at = now();
+        let member = members::insert(ctx, &*tx, new, at).await?;
+        risk::refresh_deal(ctx, &*tx, deal.id, at).await?;
+        Ok(member)
     }
     .await;
     tx.finish(result).await
@@ -251,9 +260,11 @@ pub async fn update_member(
             bandwidth: input.bandwidth,
             notes,
         };
-        members::update(ctx, &*tx, member.id, changes)
+        let updated = members::update(ctx, &*tx, member.id, changes)
             .await?
-            .ok_or(AppError::NotFound("buying group member"))
+            .ok_or(AppError::NotFound("buying group member"))?;
+        risk::refresh_deal(ctx, &*tx, updated.opportunity_id, now()).await?;
+        Ok(updated)
     }
     .await;
     tx.finish(result).await
@@ -265,6 +276,7 @@ pub async fn remove_member(ctx: &TenantCtx, store: &Store, id: Ref) -> AppResult
     let result = async {
         let member = require_member_for_change(ctx, &tx, id).await?;
         members::delete(ctx, &*tx, member.id).await?;
+        risk::refresh_deal(ctx, &*tx, member.opportunity_id, now()).await?;
         Ok(member.id)
     }
     .await;
@@ -338,7 +350,9 @@ pub async fn log_interaction(ctx: &TenantCtx, store: &Store, input: LogInteracti
             participants,
             about,
         };
-        interactions::insert(ctx, &*tx, new, at).await
+        let logged = interactions::insert(ctx, &*tx, new, at).await?;
+        risk::refresh_deal(ctx, &*tx, deal.id, at).await?;
+        Ok(logged)
     }
     .await;
     tx.finish(result).await
@@ -355,10 +369,19 @@ pub async fn delete_interaction(ctx: &TenantCtx, store: &Store, id: Ref) -> AppR
         .ok_or(AppError::NotFound("interaction"))?;
         require_deal_for_change(ctx, &tx, Some(found.opportunity_id)).await?;
         interactions::delete(ctx, &*tx, found.id).await?;
+        risk::refresh_deal(ctx, &*tx, found.opportunity_id, now()).await?;
         Ok(found.id)
     }
     .await;
     tx.finish(result).await
+}
+
+/// Re-assesses the deal after a write and returns its row with the fresh stored risk.
+async fn reassessed(ctx: &TenantCtx, tx: &WriteTx, deal_id: Uuid, at: DateTime<Utc>) -> AppResult<opportunity::Model> {
+    risk::refresh_deal(ctx, &**tx, deal_id, at).await?;
+    opportunities::get(ctx, &**tx, deal_id)
+        .await?
+        .ok_or(AppError::NotFound("opportunity"))
 }
 
 async fn require_account(ctx: &TenantCtx, tx: &WriteTx, id: Ref) -> AppResult<account::Model> {

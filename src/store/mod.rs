@@ -11,6 +11,8 @@ pub mod interactions;
 pub mod members;
 pub mod opportunities;
 pub mod page;
+pub mod policy;
+pub mod risk;
 pub mod scope;
 
 use std::sync::Arc;

@@ -1,9 +1,14 @@
 //! The tenant choke point. Deny by default: a query built here can only see the caller's
 //! tenant, and an insert built here can only write into it.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany, Value};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter, QuerySelect, Select,
+    UpdateMany, Value,
+};
 
 use crate::domain::TenantCtx;
+use crate::domain::model::Stage;
+use crate::domain::values::TenantId;
 
 /// An entity whose rows belong to one tenant, named by `tenant_column`.
 pub trait TenantScoped: EntityTrait {
@@ -69,6 +74,27 @@ where
     I: IntoIterator<Item = A>,
 {
     A::Entity::insert_many(rows.into_iter().map(|row| owned(ctx, row)))
+}
+
+/// Tenants that have open deals. The one cross-tenant read: the periodic risk sweep uses
+/// it to visit each tenant, then works inside that tenant's scope only.
+pub async fn tenants_with_open_deals(conn: &impl ConnectionTrait) -> Result<Vec<TenantId>, DbErr> {
+    use entity::opportunity::{Column, Entity};
+    let closed = [Stage::ClosedWon.as_str(), Stage::ClosedLost.as_str()];
+    let tenants: Vec<String> = Entity::find()
+        .select_only()
+        .column(Column::TenantId)
+        .distinct()
+        .filter(Column::Stage.is_not_in(closed))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(tenants.iter().filter_map(|t| TenantId::parse(t).ok()).collect())
+}
+
+/// True when no tenant has any account yet (a brand-new database).
+pub async fn database_is_empty(conn: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    Ok(entity::account::Entity::find().one(conn).await?.is_none())
 }
 
 #[cfg(test)]

@@ -1,0 +1,216 @@
+//! Risk in the API: live assessments with explanations, stored history, the tenant policy.
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::risk_history;
+
+use super::enums::{BuyingRole, RiskFactorCode, RiskLevel, Severity};
+use super::scalars::Timestamp;
+use super::scope;
+use super::types::BuyingGroupMember;
+use crate::domain::AppResult;
+use crate::domain::model;
+use crate::domain::risk::{self, RiskPolicy};
+use crate::store::risk::{DealInputs, codes_of_mask, stored_level};
+
+/// A deal's risk at one instant, with every fired factor explained.
+#[derive(SimpleObject)]
+#[graphql(name = "RiskAssessment")]
+pub struct RiskAssessmentOut {
+    /// The instant assessed (interactions after it are ignored; stage and close-date history
+    /// are replayed to it; the buying group is taken as it is now).
+    pub as_of: Timestamp,
+    /// `min(100, sum of the factors' points)`.
+    pub score: i32,
+    pub level: RiskLevel,
+    /// Highest points first.
+    pub factors: Vec<RiskFactorOut>,
+}
+
+/// One reason a deal is at risk.
+#[derive(SimpleObject)]
+#[graphql(name = "RiskFactor")]
+pub struct RiskFactorOut {
+    pub code: RiskFactorCode,
+    pub severity: Severity,
+    pub points: i32,
+    /// What is wrong, naming the people and the numbers.
+    pub message: String,
+    /// The seller's next step.
+    pub recommendation: String,
+    /// The evidence: the members this factor is about.
+    pub members: Vec<BuyingGroupMember>,
+}
+
+/// Assesses `inputs` at `as_of` and explains every factor.
+pub fn assess_explained(inputs: &DealInputs, policy: &RiskPolicy, as_of: DateTime<Utc>) -> RiskAssessmentOut {
+    inputs.with_facts(|facts| {
+        let assessment = risk::assess(facts, policy, as_of);
+        let explanations = risk::explain_all(facts, policy, as_of, &assessment);
+        let factors = assessment
+            .factors
+            .iter()
+            .zip(explanations)
+            .map(|(factor, explanation)| RiskFactorOut {
+                code: factor.code.into(),
+                severity: factor.severity.into(),
+                points: i32::try_from(factor.points).unwrap_or(i32::MAX),
+                message: explanation.message,
+                recommendation: explanation.recommendation,
+                members: factor
+                    .members
+                    .iter()
+                    .filter_map(|i| inputs.members.get(usize::from(i)))
+                    .map(|m| BuyingGroupMember(m.row.clone()))
+                    .collect(),
+            })
+            .collect();
+        RiskAssessmentOut {
+            as_of: Timestamp(as_of),
+            score: i32::try_from(assessment.score).unwrap_or(100),
+            level: assessment.level.into(),
+            factors,
+        }
+    })
+}
+
+/// A point of a deal's risk history: the stored assessment after a change.
+#[derive(SimpleObject)]
+pub struct RiskSnapshot {
+    pub at: Timestamp,
+    pub score: i32,
+    pub level: RiskLevel,
+    pub factor_codes: Vec<RiskFactorCode>,
+}
+
+impl RiskSnapshot {
+    pub fn from_row(row: risk_history::Model) -> AppResult<RiskSnapshot> {
+        Ok(RiskSnapshot {
+            at: Timestamp(row.assessed_at),
+            score: row.score,
+            level: stored_level(&row.level)?.into(),
+            factor_codes: codes_of_mask(row.factor_mask).into_iter().map(Into::into).collect(),
+        })
+    }
+}
+
+/// The points one factor adds to a deal's score (0 disables it).
+#[derive(SimpleObject)]
+pub struct RiskWeight {
+    pub code: RiskFactorCode,
+    pub points: i32,
+}
+
+/// The tenant's risk thresholds and weights (SPEC §4).
+pub struct RiskPolicyOut(pub RiskPolicy);
+
+fn int(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+#[Object(name = "RiskPolicy")]
+impl RiskPolicyOut {
+    /// Days of the engagement window (asOf − N days, asOf].
+    async fn engagement_window_days(&self) -> i32 {
+        int(self.0.engagement_window_days)
+    }
+    /// `SINGLE_THREADED` below this many directly engaged members.
+    async fn min_engaged_members(&self) -> i32 {
+        int(self.0.min_engaged_members)
+    }
+    /// `SINGLE_THREADED` when one member takes part in at least this share of the window's
+    /// interactions (with 3 or more interactions).
+    async fn single_thread_share(&self) -> f64 {
+        self.0.single_thread_share
+    }
+    /// `BUYING_GROUP_GAPS` below this group size.
+    async fn min_group_size(&self) -> i32 {
+        int(self.0.min_group_size)
+    }
+    /// `BUYING_GROUP_GAPS` when one of these roles is missing.
+    async fn required_roles(&self) -> Vec<BuyingRole> {
+        self.0.required_roles.iter().map(|r| (*r).into()).collect()
+    }
+    /// `LOW_COVERAGE` below this share of the group engaged directly.
+    async fn coverage_threshold(&self) -> f64 {
+        self.0.coverage_threshold
+    }
+    /// `STALLED` after more than this many days in one stage.
+    async fn stall_days(&self) -> i32 {
+        int(self.0.stall_days)
+    }
+    /// `GOING_DARK` after this many days without any interaction.
+    async fn dark_days(&self) -> i32 {
+        int(self.0.dark_days)
+    }
+    /// `CLOSE_DATE_PUSHED` once the close date moved later this many times.
+    async fn max_close_date_pushes(&self) -> i32 {
+        int(self.0.max_close_date_pushes)
+    }
+    /// Points per factor, in code order.
+    async fn weights(&self) -> Vec<RiskWeight> {
+        model::RiskFactorCode::ALL
+            .iter()
+            .map(|code| RiskWeight {
+                code: (*code).into(),
+                points: int(self.0.points(*code)),
+            })
+            .collect()
+    }
+}
+
+#[derive(InputObject)]
+pub struct RiskWeightInput {
+    pub code: RiskFactorCode,
+    /// 0 to 100; 0 disables the factor.
+    pub points: i32,
+}
+
+/// Any subset of the policy; omitted fields keep their value, weights are merged by code.
+#[derive(InputObject, Default)]
+pub struct RiskPolicyInput {
+    /// 1 to 365.
+    pub engagement_window_days: Option<i32>,
+    /// 1 to 50.
+    pub min_engaged_members: Option<i32>,
+    /// Greater than 0, at most 1.
+    pub single_thread_share: Option<f64>,
+    /// 1 to 100.
+    pub min_group_size: Option<i32>,
+    /// At most 12, no duplicates.
+    pub required_roles: Option<Vec<BuyingRole>>,
+    /// Greater than 0, at most 1.
+    pub coverage_threshold: Option<f64>,
+    /// 1 to 3650.
+    pub stall_days: Option<i32>,
+    /// 1 to 365.
+    pub dark_days: Option<i32>,
+    /// 1 to 100.
+    pub max_close_date_pushes: Option<i32>,
+    pub weights: Option<Vec<RiskWeightInput>>,
+}
+
+impl From<RiskPolicyInput> for crate::service::risk::PolicyChanges {
+    fn from(input: RiskPolicyInput) -> Self {
+        crate::service::risk::PolicyChanges {
+            engagement_window_days: input.engagement_window_days,
+            min_engaged_members: input.min_engaged_members,
+            single_thread_share: input.single_thread_share,
+            min_group_size: input.min_group_size,
+            required_roles: input.required_roles.map(|r| r.into_iter().map(Into::into).collect()),
+            coverage_threshold: input.coverage_threshold,
+            stall_days: input.stall_days,
+            dark_days: input.dark_days,
+            max_close_date_pushes: input.max_close_date_pushes,
+            weights: input
+                .weights
+                .map(|w| w.into_iter().map(|w| (w.code.into(), w.points)).collect()),
+        }
+    }
+}
+
+/// The tenant's policy, for the query root.
+pub async fn current_policy(ctx: &Context<'_>) -> Result<RiskPolicyOut> {
+    let (scope, _) = scope(ctx)?;
+    Ok(RiskPolicyOut((*scope.loaders.policy().await?).clone()))
+}

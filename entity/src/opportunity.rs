@@ -28,6 +28,10 @@ pub struct Model {
     /// Bit `i` set when the factor with `RiskFactorCode::index() == i` fired.
     pub risk_factor_mask: i64,
     pub risk_assessed_at: Option<DateTimeUtc>,
+    /// Buying-group size at the last assessment (for pipeline averages).
+    pub risk_group_size: i32,
+    /// Members engaged directly in the engagement window at the last assessment.
+    pub risk_engaged: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

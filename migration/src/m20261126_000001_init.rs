@@ -106,6 +106,8 @@ impl MigrationTrait for Migration {
                 .col(string_len("risk_level", 16).default("LOW"))
                 .col(big_integer("risk_factor_mask").default(0))
                 .col(timestamp_with_time_zone_null("risk_assessed_at"))
+                .col(integer("risk_group_size").default(0))
+                .col(integer("risk_engaged").default(0))
                 .foreign_key(&mut tenant_fk(
                     "opportunities",
                     &["account_id"],

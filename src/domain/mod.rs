@@ -5,6 +5,7 @@
 pub mod ctx;
 pub mod error;
 pub mod model;
+pub mod pipeline;
 pub mod risk;
 pub mod values;
 

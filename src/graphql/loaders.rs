@@ -137,6 +137,16 @@ impl Loaders {
         Ok(())
     }
 
+    /// The contacts of the already loaded groups of `deal_ids`.
+    pub fn group_contact_ids(&self, deal_ids: &[Uuid]) -> Vec<Uuid> {
+        deal_ids
+            .iter()
+            .filter_map(|id| self.groups.get(id))
+            .flatten()
+            .map(|m| m.contact_id)
+            .collect()
+    }
+
     pub async fn group(&self, deal_id: Uuid) -> AppResult<Vec<buying_group_member::Model>> {
         self.prime_groups(&[deal_id]).await?;
         Ok(self.groups.get(&deal_id).unwrap_or_default())

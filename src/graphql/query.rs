@@ -93,7 +93,7 @@ fn resolve_sort(order: Option<OpportunityOrder>) -> Sort {
     }
 }
 
-/// One page of the board, with the page's accounts loaded in one query.
+/// One page of the board; the relations it asks for are loaded for the whole page at once.
 pub async fn list_opportunities(
     ctx: &Context<'_>,
     args: PageArgs,
@@ -105,12 +105,24 @@ pub async fn list_opportunities(
     let page = opportunities::list(&scope.ctx, store.reader(), &filter, sort, &window).await?;
     let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
     scope.loaders.remember_opportunities(&rows);
-    let account_ids: Vec<Uuid> = rows.iter().map(|m| m.account_id).collect();
-    scope.loaders.prime_accounts(&account_ids).await?;
-    let node = ctx.look_ahead().field("edges").field("node");
-    if node.field("buyingGroup").exists() {
+    // Relations the client asked for are loaded for the whole page at once: one query each,
+    // whatever the page size.
+    let look_ahead = ctx.look_ahead();
+    if look_ahead.field("edges").field("node").field("account").exists()
+        || look_ahead.field("nodes").field("account").exists()
+    {
+        let account_ids: Vec<Uuid> = rows.iter().map(|m| m.account_id).collect();
+        scope.loaders.prime_accounts(&account_ids).await?;
+    }
+    let group = look_ahead.field("edges").field("node").field("buyingGroup");
+    let group_of_nodes = look_ahead.field("nodes").field("buyingGroup");
+    if group.exists() || group_of_nodes.exists() {
         let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
         scope.loaders.prime_groups(&ids).await?;
+        if group.field("contact").exists() || group_of_nodes.field("contact").exists() {
+            let contacts = scope.loaders.group_contact_ids(&ids);
+            scope.loaders.prime_contacts(&contacts).await?;
+        }
     }
     Ok(connection(page, CountQuery::Opportunities { filter }, Opportunity))
 }
@@ -172,6 +184,19 @@ impl Query {
         let window = PageArgs::forward(first, after).window(accounts::ORDER_TAG)?;
         let page = accounts::list(&scope.ctx, store.reader(), name_contains.as_deref(), &window).await?;
         Ok(connection(page, CountQuery::Accounts { name_contains }, Account))
+    }
+
+    /// Pipeline health of the deals matching `filter`, from SQL aggregates over the stored
+    /// assessments: totals per currency, buckets by stage, risk level and factor, averages,
+    /// win rate, and one row per `groupBy` key.
+    #[graphql(complexity = 50)]
+    async fn pipeline_health(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OpportunityFilter>,
+        group_by: Option<super::pipeline::PipelineGroupBy>,
+    ) -> Result<super::pipeline::PipelineHealth> {
+        super::pipeline::pipeline_health(ctx, filter, group_by).await
     }
 
     /// The tenant's risk policy (defaults until an admin changes it).

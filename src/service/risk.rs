@@ -27,7 +27,7 @@ pub async fn refresh_deals(
     let mut changed = 0;
     for deal in &inputs {
         let assessment = deal.with_facts(|facts| risk::assess(facts, policy, now));
-        if stored::save(ctx, conn, &deal.deal, &assessment, now).await? {
+        if stored::save(ctx, conn, deal, &assessment, now).await? {
             changed += 1;
         }
     }

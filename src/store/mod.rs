@@ -11,11 +11,13 @@ pub mod interactions;
 pub mod members;
 pub mod opportunities;
 pub mod page;
+pub mod pipeline;
 pub mod policy;
 pub mod risk;
 pub mod scope;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -32,6 +34,8 @@ use crate::domain::AppError;
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQL statements run through this store (tests use it to prove batching).
+    statements: Arc<AtomicU64>,
     /// SQLite allows one writer at a time; writers queue here instead of spinning on
     /// `SQLITE_BUSY`. `None` on PostgreSQL, which takes concurrent writers.
     write_gate: Option<Arc<Mutex<()>>>,
@@ -88,9 +92,25 @@ impl Store {
                     .foreign_keys(true)
                     .pragma("synchronous", "NORMAL")
             });
-        let db = Database::connect(opts).await?;
+        let mut db = Database::connect(opts).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&statements);
+        db.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("dealgraph_db_statements_total").increment(1);
+            metrics::histogram!("dealgraph_db_statement_duration_seconds").record(info.elapsed.as_secs_f64());
+        });
         let write_gate = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store { db, write_gate })
+        Ok(Store {
+            db,
+            statements,
+            write_gate,
+        })
+    }
+
+    /// How many SQL statements this store has run so far.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {

@@ -218,6 +218,8 @@ pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, new: NewOpportunity, now:
         risk_level: Set(RiskLevel::Low.as_str().to_owned()),
         risk_factor_mask: Set(0),
         risk_assessed_at: Set(None),
+        risk_group_size: Set(0),
+        risk_engaged: Set(0),
         ..Default::default()
     };
     let model = scope::owned(ctx, row).insert(conn).await.map_err(db_error)?;

@@ -208,37 +208,47 @@ pub fn codes_of_mask(mask: i64) -> Vec<RiskFactorCode> {
         .collect()
 }
 
-/// Stores `assessment` as the deal's current one; appends a history point when score, level
-/// or factor set changed (or on the first assessment). Returns whether anything changed.
+/// Stores `assessment` as the deal's current one (with the group figures behind it), and
+/// appends a history point when score, level or factor set changed (or on the first
+/// assessment). Returns whether the score, level or factor set changed.
 pub async fn save(
     ctx: &TenantCtx,
     conn: &impl Conn,
-    deal: &opportunity::Model,
+    deal: &DealInputs,
     assessment: &Assessment,
     at: DateTime<Utc>,
 ) -> AppResult<bool> {
+    let row = &deal.deal;
     let score = i32::try_from(assessment.score).unwrap_or(100);
     let level = assessment.level.as_str();
     let mask = factor_mask(assessment);
-    let changed = deal.risk_assessed_at.is_none()
-        || deal.risk_score != score
-        || deal.risk_level != level
-        || deal.risk_factor_mask != mask;
+    let group_size = i32::try_from(deal.members.len()).unwrap_or(i32::MAX);
+    let engaged = i32::try_from(assessment.directly_engaged).unwrap_or(i32::MAX);
+    let changed = row.risk_assessed_at.is_none()
+        || row.risk_score != score
+        || row.risk_level != level
+        || row.risk_factor_mask != mask;
+    if !changed && row.risk_group_size == group_size && row.risk_engaged == engaged {
+        return Ok(false);
+    }
+    let mut update = scope::update::<opportunity::Entity>(ctx)
+        .filter(opportunity::Column::Id.eq(row.id))
+        .col_expr(opportunity::Column::RiskGroupSize, Expr::val(group_size))
+        .col_expr(opportunity::Column::RiskEngaged, Expr::val(engaged));
+    if changed {
+        update = update
+            .col_expr(opportunity::Column::RiskScore, Expr::val(score))
+            .col_expr(opportunity::Column::RiskLevel, Expr::val(level))
+            .col_expr(opportunity::Column::RiskFactorMask, Expr::val(mask))
+            .col_expr(opportunity::Column::RiskAssessedAt, Expr::val(at));
+    }
+    update.exec(conn).await.map_err(db_error)?;
     if !changed {
         return Ok(false);
     }
-    scope::update::<opportunity::Entity>(ctx)
-        .filter(opportunity::Column::Id.eq(deal.id))
-        .col_expr(opportunity::Column::RiskScore, Expr::val(score))
-        .col_expr(opportunity::Column::RiskLevel, Expr::val(level))
-        .col_expr(opportunity::Column::RiskFactorMask, Expr::val(mask))
-        .col_expr(opportunity::Column::RiskAssessedAt, Expr::val(at))
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
     let point = risk_history::ActiveModel {
         id: Set(Uuid::now_v7()),
-        opportunity_id: Set(deal.id),
+        opportunity_id: Set(row.id),
         assessed_at: Set(at),
         score: Set(score),
         level: Set(level.to_owned()),

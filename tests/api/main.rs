@@ -10,6 +10,7 @@ mod flow;
 mod http;
 mod limits;
 mod pagination;
+mod pipeline;
 mod risk;
 mod roles;
 mod schema;

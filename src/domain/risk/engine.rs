@@ -126,6 +126,8 @@ pub struct Assessment {
     /// [`RiskLevel::from_score`] of `score`.
     pub level: RiskLevel,
     pub factors: FactorList,
+    /// How many members took part in an interaction in the engagement window (0 if closed).
+    pub directly_engaged: u32,
 }
 
 impl Assessment {
@@ -135,6 +137,7 @@ impl Assessment {
             score: 0,
             level: RiskLevel::Low,
             factors: FactorList::new(),
+            directly_engaged: 0,
         }
     }
 
@@ -432,6 +435,7 @@ pub fn assess(deal: &DealFacts<'_>, policy: &RiskPolicy, as_of: DateTime<Utc>) -
         score,
         level: RiskLevel::from_score(score),
         factors,
+        directly_engaged: u32::try_from(direct_count).unwrap_or(u32::MAX),
     }
 }
 

@@ -1,0 +1,212 @@
+//! `pipelineHealth` against hand-computed expectations: several currencies, closed deals,
+//! groups, filters, an empty tenant, and another tenant.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, admin};
+
+const HEALTH: &str = "query($f: OpportunityFilter, $g: PipelineGroupBy) { pipelineHealth(filter: $f, groupBy: $g) {
+    asOf openCount totals { currency count amount weightedAmount }
+    byStage { stage count amount amounts { currency amount } averageDaysInStage }
+    byRiskLevel { level count amount amounts { currency amount } }
+    byFactor { code count }
+    groups { key label count amount amounts { currency amount } averageRiskScore highOrCriticalCount }
+    averageRiskScore averageBuyingGroupSize averageDirectlyEngaged winRate } }";
+
+async fn deal(
+    app: &TestApp,
+    token: &str,
+    account: &str,
+    name: &str,
+    amount: &str,
+    currency: &str,
+    stage: &str,
+) -> String {
+    let data = app
+        .ok(
+            token,
+            "mutation($a: ID!, $n: String!, $m: Decimal!, $c: String!, $s: Stage) { createOpportunity(input: {accountId: $a, name: $n, amount: $m, currency: $c, stage: $s}) { id } }",
+            json!({ "a": account, "n": name, "m": amount, "c": currency, "s": stage }),
+        )
+        .await;
+    data["createOpportunity"]["id"].as_str().expect("id").to_owned()
+}
+
+fn close_to(value: &Value, expected: f64) -> bool {
+    value.as_f64().is_some_and(|v| (v - expected).abs() < 1e-9)
+}
+
+#[tokio::test]
+async fn pipeline_health_matches_hand_computed_figures() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let alpha = app.create_account(&token, "Alpha").await;
+    let beta = app.create_account(&token, "Beta").await;
+    let a1 = deal(&app, &token, &alpha, "A1", "100000.00", "USD", "PROPOSAL").await;
+    deal(&app, &token, &alpha, "A2", "50000", "USD", "NEGOTIATION").await;
+    deal(&app, &token, &beta, "B1", "20000.50", "EUR", "DISCOVERY").await;
+    deal(&app, &token, &beta, "B2", "10000", "USD", "CLOSED_WON").await;
+    deal(&app, &token, &beta, "B3", "5000", "USD", "CLOSED_LOST").await;
+    // Two members on A1: 20 + 15 + 10 + 10 (LOW_COVERAGE) = 55, HIGH. The others: 45, MEDIUM.
+    for name in ["Pat One", "Kim Two"] {
+        let contact = app.create_contact(&token, &alpha, name, "Engineer").await;
+        app.add_member(&token, &a1, &contact, "OTHER").await;
+    }
+
+    let data = app.ok(&token, HEALTH, json!({ "g": "ACCOUNT" })).await;
+    let h = &data["pipelineHealth"];
+    assert_eq!(h["openCount"], 3);
+    assert_eq!(
+        h["totals"],
+        json!([
+            { "currency": "EUR", "count": 1, "amount": "20000.50", "weightedAmount": "4000.10" },
+            { "currency": "USD", "count": 2, "amount": "150000.00", "weightedAmount": "100000.00" }
+        ])
+    );
+    let stages: Vec<(&str, i64, Value)> = h["byStage"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().expect("stage"),
+                s["count"].as_i64().expect("count"),
+                s["amount"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        vec![
+            ("DISCOVERY", 1, json!("20000.50")),
+            ("PROPOSAL", 1, json!("100000.00")),
+            ("NEGOTIATION", 1, json!("50000.00")),
+            ("CLOSED_WON", 1, json!("10000.00")),
+            ("CLOSED_LOST", 1, json!("5000.00")),
+        ]
+    );
+    assert!(h["byStage"].as_array().expect("stages").iter().all(|s| {
+        s["averageDaysInStage"]
+            .as_f64()
+            .is_some_and(|d| (0.0..1.0).contains(&d))
+    }));
+    assert_eq!(
+        h["byRiskLevel"],
+        json!([
+            { "level": "LOW", "count": 0, "amount": "0.00", "amounts": [] },
+            { "level": "MEDIUM", "count": 2, "amount": null, "amounts": [{ "currency": "EUR", "amount": "20000.50" }, { "currency": "USD", "amount": "50000.00" }] },
+            { "level": "HIGH", "count": 1, "amount": "100000.00", "amounts": [{ "currency": "USD", "amount": "100000.00" }] },
+            { "level": "CRITICAL", "count": 0, "amount": "0.00", "amounts": [] }
+        ])
+    );
+    let factors: Vec<(String, i64)> = h["byFactor"]
+        .as_array()
+        .expect("factors")
+        .iter()
+        .filter(|f| f["count"].as_i64() != Some(0))
+        .map(|f| {
+            (
+                f["code"].as_str().expect("code").to_owned(),
+                f["count"].as_i64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        factors,
+        vec![
+            ("SINGLE_THREADED".into(), 3),
+            ("NO_MOBILIZER".into(), 3),
+            ("BUYING_GROUP_GAPS".into(), 3),
+            ("LOW_COVERAGE".into(), 1)
+        ]
+    );
+    assert_eq!(h["byFactor"].as_array().map(Vec::len), Some(12));
+    assert!(
+        close_to(&h["averageRiskScore"], 145.0 / 3.0),
+        "{}",
+        h["averageRiskScore"]
+    );
+    assert!(close_to(&h["averageBuyingGroupSize"], 2.0 / 3.0));
+    assert!(close_to(&h["averageDirectlyEngaged"], 0.0));
+    assert!(close_to(&h["winRate"], 0.5));
+    assert_eq!(
+        h["groups"],
+        json!([
+            { "key": alpha, "label": "Alpha", "count": 2, "amount": "150000.00", "amounts": [{ "currency": "USD", "amount": "150000.00" }], "averageRiskScore": 50.0, "highOrCriticalCount": 1 },
+            { "key": beta, "label": "Beta", "count": 1, "amount": "20000.50", "amounts": [{ "currency": "EUR", "amount": "20000.50" }], "averageRiskScore": 45.0, "highOrCriticalCount": 0 }
+        ])
+    );
+
+    let data = app
+        .ok(&token, HEALTH, json!({ "g": "STAGE", "f": { "currency": "USD" } }))
+        .await;
+    let h = &data["pipelineHealth"];
+    assert_eq!(h["openCount"], 2);
+    assert!(close_to(&h["winRate"], 0.5));
+    let groups: Vec<(&str, &str, i64)> = h["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().expect("key"),
+                g["label"].as_str().expect("label"),
+                g["count"].as_i64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![("PROPOSAL", "Proposal", 1), ("NEGOTIATION", "Negotiation", 1)]
+    );
+
+    let data = app.ok(&token, HEALTH, json!({ "g": "RISK_LEVEL" })).await;
+    let levels: Vec<(&str, i64, i64)> = data["pipelineHealth"]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().expect("key"),
+                g["count"].as_i64().expect("count"),
+                g["highOrCriticalCount"].as_i64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(levels, vec![("MEDIUM", 2, 0), ("HIGH", 1, 1)]);
+
+    let data = app
+        .ok(&token, HEALTH, json!({ "g": "OWNER", "f": { "open": false } }))
+        .await;
+    let h = &data["pipelineHealth"];
+    assert_eq!((h["openCount"].clone(), h["groups"].clone()), (json!(0), json!([])));
+    assert!(close_to(&h["winRate"], 0.5));
+}
+
+#[tokio::test]
+async fn an_empty_tenant_and_another_tenant_see_an_empty_pipeline() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Alpha").await;
+    deal(&app, &token, &account, "A1", "1", "USD", "PROPOSAL").await;
+    for tenant in ["empty-tenant", "other"] {
+        let data = app.ok(&admin(tenant), HEALTH, json!({ "g": "OWNER" })).await;
+        let h = &data["pipelineHealth"];
+        assert_eq!(h["openCount"], 0);
+        assert_eq!(
+            (h["totals"].clone(), h["byStage"].clone(), h["groups"].clone()),
+            (json!([]), json!([]), json!([]))
+        );
+        assert_eq!(
+            (h["averageRiskScore"].clone(), h["winRate"].clone()),
+            (Value::Null, Value::Null)
+        );
+        assert!(
+            h["byFactor"]
+                .as_array()
+                .expect("factors")
+                .iter()
+                .all(|f| f["count"] == 0)
+        );
+    }
+}

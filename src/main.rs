@@ -1,8 +1,13 @@
 //! The `dealgraph` binary: parse the command line, set up logging, run the chosen command.
 
+use std::net::SocketAddr;
+
 use clap::Parser;
+use dealgraph::auth::Verifier;
 use dealgraph::config::{Cli, Command, Config};
+use dealgraph::demo;
 use dealgraph::startup::{self, Server};
+use dealgraph::store::{Store, scope};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", verifier.mint(&args.tenant, &args.sub, &args.roles, args.ttl)?);
             Ok(())
         }
-        Command::Demo => anyhow::bail!("the demo tenant is not available yet"),
+        Command::Demo => load_demo(&cli.config).await,
         Command::Schema => {
             print!("{}", dealgraph::graphql::sdl());
             Ok(())
@@ -31,18 +36,107 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(config: &Config) -> anyhow::Result<()> {
     let server = Server::build(config).await?;
     let addr = server.local_addr();
-    tracing::info!(%addr, "dealgraph listening");
-    println!("dealgraph is serving GraphQL at http://{addr}/graphql (GraphiQL in a browser)");
-    if server.verifier.dev_mode {
-        let token = server
-            .verifier
-            .mint("demo", "demo-admin", &["admin".to_owned()], 12 * 3600)?;
-        println!("development admin token for tenant `demo` (12 h):\n\n  {token}\n");
-        println!(
-            "try:\n  curl -s http://{addr}/graphql -H 'authorization: Bearer {token}' \\\n    -H 'content-type: application/json' -d '{{\"query\":\"{{ viewer {{ userId tenantId roles }} }}\"}}'\n"
-        );
+    if config.demo {
+        load_demo_into_empty_database(server.store()).await;
     }
+    tracing::info!(%addr, "dealgraph listening");
+    print_welcome(config, &server.verifier, addr)?;
     server.run(startup::shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `DEALGRAPH_DEMO=1` on a brand-new database: load the demo tenant so there is something to
+/// look at. A failure is reported but does not stop the server, which is useful without it.
+async fn load_demo_into_empty_database(store: &Store) {
+    match scope::database_is_empty(store.reader()).await {
+        Ok(true) => match demo::load(store).await {
+            Ok(report) => {
+                tracing::info!(%report, "demo tenant loaded");
+                println!("{report} (DEALGRAPH_DEMO=0 skips this)");
+            }
+            Err(err) => tracing::warn!(error = %err, "could not load the demo tenant; serving without it"),
+        },
+        Ok(false) => {}
+        Err(err) => tracing::warn!(error = %err, "could not tell whether the database is empty; demo not loaded"),
+    }
+}
+
+/// `dealgraph demo`: loads the demo tenant into the configured database (refused if the tenant
+/// `demo` already has data) and prints a token to explore it with, when one can be minted here.
+async fn load_demo(config: &Config) -> anyhow::Result<()> {
+    let store = startup::connect(config).await?;
+    let loaded = demo::load(&store).await;
+    store.close().await;
+    println!("{}", loaded?);
+    let verifier = Verifier::from_config(config)?;
+    match mint_demo_admin(&verifier) {
+        Ok(token) => {
+            println!("\nadmin token for tenant `{}` (12 h):\n\n  {token}\n", demo::TENANT);
+            println!(
+                "start the server with `dealgraph serve` and open http://{}/graphql",
+                config.addr
+            );
+        }
+        Err(_) => println!("{}", mint_hint(config)),
+    }
+    Ok(())
+}
+
+fn mint_demo_admin(verifier: &Verifier) -> Result<String, dealgraph::auth::KeyError> {
+    verifier.mint(demo::TENANT, "demo-admin", &["admin".to_owned()], 12 * 3600)
+}
+
+/// How to get a token when the server does not print one.
+fn mint_hint(config: &Config) -> String {
+    if config.jwt_secret.is_some() {
+        format!(
+            "mint a token with the configured secret: dealgraph token --tenant {} --sub you --role admin --ttl 8h",
+            demo::TENANT
+        )
+    } else {
+        format!(
+            "tokens come from your identity provider (signed with the configured public key), with claims \
+             sub, tid (e.g. \"{}\"), roles and exp",
+            demo::TENANT
+        )
+    }
+}
+
+/// The deal board, riskiest open deals first: the query to try first.
+const BOARD_QUERY: &str = "{ opportunities(first: 10, orderBy: {field: RISK_SCORE, direction: DESC}, filter: {open: true}) \
+     { edges { node { name riskScore riskLevel riskFactorCodes account { name } } } } }";
+
+/// One deal's live risk, every factor explained: why the story deal is CRITICAL.
+fn story_query() -> String {
+    format!(
+        "{{ opportunities(first: 1, filter: {{nameContains: \"{}\"}}) {{ edges {{ node {{ name daysInStage \
+         risk {{ score level factors {{ code message recommendation }} }} }} }} }} }}",
+        demo::STORY_DEAL
+    )
+}
+
+/// Where to point a browser, a token (in development mode) or how to get one, and queries
+/// that show the demo.
+fn print_welcome(config: &Config, verifier: &Verifier, addr: SocketAddr) -> anyhow::Result<()> {
+    println!("dealgraph is serving GraphQL at http://{addr}/graphql (open it in a browser for GraphiQL)\n");
+    let header_token = if verifier.dev_mode {
+        let token = mint_demo_admin(verifier)?;
+        println!(
+            "development admin token for tenant `{}` (12 h):\n\n  {token}\n",
+            demo::TENANT
+        );
+        token
+    } else {
+        println!("{}\n", mint_hint(config));
+        "<token>".to_owned()
+    };
+    println!("in GraphiQL's Headers tab, set:\n\n  {{\"Authorization\": \"Bearer {header_token}\"}}\n");
+    println!("then try the deal board, riskiest first:\n\n  {BOARD_QUERY}\n");
+    println!("and ask the riskiest deal why, in words:\n\n  {}\n", story_query());
+    println!(
+        "or, from a shell with TOKEN set to the token:\n\n  curl -s http://{addr}/graphql -H \"authorization: Bearer $TOKEN\" \\\n    \
+         -H 'content-type: application/json' -d '{{\"query\":\"{BOARD_QUERY}\"}}'\n"
+    );
     Ok(())
 }
 

@@ -203,6 +203,8 @@ fn two_places(d: Decimal) -> Decimal {
 }
 
 #[cfg(test)]
+// Cents are written `units_cents` (`100_000_00` is 100,000.00) so the figures read as money.
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
     use chrono::TimeZone;

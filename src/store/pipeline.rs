@@ -141,7 +141,7 @@ pub async fn groups(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter, by: Grou
         // Account ids are UUIDs: read them back as text on both engines.
         (GroupBy::Account, DbBackend::Postgres) => Expr::cust("CAST(account_id AS TEXT)"),
         (GroupBy::Account, _) => Expr::cust("lower(hex(account_id))"),
-        _ => Expr::col(key).into(),
+        _ => Expr::col(key),
     };
     scope::select::<Entity>(ctx)
         .filter(condition(&open))

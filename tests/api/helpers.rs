@@ -212,3 +212,25 @@ pub fn admin(tenant: &str) -> String {
 pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
 }
+
+// ---- the demo tenant ----------------------------------------------------------------------
+
+impl TestApp {
+    /// Spawns a server and also returns its database URL, for tests that seed data the API
+    /// does not write (the demo tenant).
+    pub async fn spawn_with_database() -> (TestApp, String) {
+        let mut database_url = String::new();
+        let app = Self::spawn_with(|config| database_url = config.database_url.clone()).await;
+        (app, database_url)
+    }
+}
+
+/// Loads the demo tenant into the database at `database_url`, as `dealgraph demo` does.
+pub async fn load_demo(database_url: &str) -> Result<dealgraph::demo::DemoReport, dealgraph::domain::AppError> {
+    let store = dealgraph::store::Store::connect(database_url, 2)
+        .await
+        .expect("connect to the test database");
+    let loaded = dealgraph::demo::load(&store).await;
+    store.close().await;
+    loaded
+}

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod concurrency;
+mod demo;
 mod flow;
 mod http;
 mod limits;

@@ -12,6 +12,8 @@ pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
 pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
+    /// The server's own store (shared pool), to count the SQL statements a request runs.
+    pub store: dealgraph::store::Store,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -61,10 +63,12 @@ impl TestApp {
         tweak(&mut config);
         let server = Server::build(&config).await.expect("server starts");
         let url = format!("http://{}", server.local_addr());
+        let store = server.store().clone();
         tokio::spawn(server.run(std::future::pending()));
         TestApp {
             url,
             client: reqwest::Client::new(),
+            store,
             _dir: dir,
         }
     }

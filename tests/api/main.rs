@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod board;
 mod concurrency;
 mod demo;
 mod flow;

@@ -397,3 +397,42 @@ async fn closed_deals_carry_no_risk() {
         json!({ "riskScore": 0, "riskLevel": "LOW", "riskFactorCodes": [], "risk": { "score": 0, "factors": [] } })
     );
 }
+
+#[tokio::test]
+async fn the_periodic_sweep_stores_what_time_alone_changes() {
+    let app = TestApp::spawn().await;
+    let a = admin("acme");
+    let b = admin("other");
+    let story = field_story(&app, &a).await;
+    let other_account = app.create_account(&b, "Quiet").await;
+    let quiet = app.create_opportunity(&b, &other_account, "Quiet deal", "1").await;
+    let stored = "query($id: ID!) { opportunity(id: $id) { riskFactorCodes riskHistory { score } } }";
+    let before = app.ok(&a, stored, json!({ "id": story.deal })).await;
+    assert!(!codes(&before["opportunity"]["riskFactorCodes"]).contains(&"STALLED".to_owned()));
+
+    // Nothing changed yet: a sweep now rewrites nothing.
+    let changed = dealgraph::service::risk::sweep(&app.store, Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(changed, 0);
+
+    // Ninety days on, with no new interaction, every tenant's deals have stalled and gone dark.
+    let changed = dealgraph::service::risk::sweep(&app.store, Utc::now() + Duration::days(90))
+        .await
+        .expect("sweep");
+    assert_eq!(changed, 2, "one deal per tenant");
+    let after = app.ok(&a, stored, json!({ "id": story.deal })).await;
+    let codes_after = codes(&after["opportunity"]["riskFactorCodes"]);
+    assert!(
+        codes_after.contains(&"STALLED".to_owned()) && codes_after.contains(&"GOING_DARK".to_owned()),
+        "{codes_after:?}"
+    );
+    let history = |v: &Value| v["opportunity"]["riskHistory"].as_array().expect("history").len();
+    assert_eq!(
+        history(&after),
+        history(&before) + 1,
+        "the sweep appends one history point"
+    );
+    let quiet_after = app.ok(&b, stored, json!({ "id": quiet })).await;
+    assert!(codes(&quiet_after["opportunity"]["riskFactorCodes"]).contains(&"GOING_DARK".to_owned()));
+}

@@ -1,0 +1,61 @@
+//! The deal board runs a fixed number of SQL statements, whatever the page size: related
+//! rows (accounts, buying groups, contacts) are loaded for the whole page at once.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, admin};
+
+const BOARD: &str =
+    "query($n: Int!) { opportunities(first: $n, filter: {open: true}, orderBy: {field: RISK_SCORE, direction: DESC}) {
+    totalCount edges { cursor node { id name riskScore riskLevel riskFactorCodes account { name }
+    buyingGroup { role stance canVeto contact { fullName } } } } } }";
+
+#[tokio::test]
+async fn the_board_costs_the_same_statements_for_10_and_50_deals() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let mut accounts = Vec::new();
+    for i in 0..5 {
+        accounts.push(app.create_account(&token, &format!("Account {i}")).await);
+    }
+    let mut contacts = Vec::new();
+    for (i, account) in accounts.iter().enumerate() {
+        for j in 0..2 {
+            contacts.push((
+                account.clone(),
+                app.create_contact(&token, account, &format!("Person {i}-{j}"), "Buyer")
+                    .await,
+            ));
+        }
+    }
+    for i in 0..55 {
+        let (account, _) = &contacts[(i * 2) % contacts.len()];
+        let deal = app
+            .create_opportunity(&token, account, &format!("Deal {i:02}"), "1000")
+            .await;
+        for (_, contact) in contacts.iter().filter(|(a, _)| a == account) {
+            app.add_member(&token, &deal, contact, "INFLUENCER").await;
+        }
+    }
+
+    let mut costs = Vec::new();
+    for size in [10, 50] {
+        let before = app.store.statements_executed();
+        let data = app.ok(&token, BOARD, json!({ "n": size })).await;
+        costs.push(app.store.statements_executed() - before);
+        let edges = data["opportunities"]["edges"].as_array().expect("edges");
+        assert_eq!(edges.len(), size);
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["buyingGroup"].as_array().is_some_and(|g| g.len() == 2))
+        );
+        assert!(
+            edges
+                .iter()
+                .all(|e| e["node"]["buyingGroup"][0]["contact"]["fullName"].is_string())
+        );
+    }
+    assert_eq!(costs[0], costs[1], "statements at page sizes 10 and 50: {costs:?}");
+    assert!(costs[0] <= 6, "the board ran {} statements", costs[0]);
+}

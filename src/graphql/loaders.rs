@@ -1,11 +1,12 @@
 //! Per-request batch loading with a cache: related rows for a whole page are fetched with
-//! one query per relation, and a row asked for twice in one request is read once.
+//! one query per relation, and a row asked for twice in one request is read once — also when
+//! sibling resolvers ask at the same moment (loads of one kind wait for each other, then find
+//! the rows already there).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
-use std::sync::Mutex;
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use entity::{account, buying_group_member, contact, interaction_member, opportunity};
 use uuid::Uuid;
@@ -15,34 +16,70 @@ use crate::domain::{AppError, AppResult, TenantCtx};
 use crate::store::risk::DealInputs;
 use crate::store::{Store, accounts, contacts, interactions, members, opportunities, policy, risk};
 
-/// A map filled on demand: `load` fetches only keys not seen before in this request.
+/// A map filled on demand. `load` fetches only keys not seen before in this request, and one
+/// load of a kind runs at a time, so concurrent callers never fetch the same rows twice.
 struct Cache<K, V> {
     entries: Mutex<HashMap<K, V>>,
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl<K: Hash + Eq + Copy, V: Clone> Cache<K, V> {
     fn new() -> Self {
         Cache {
             entries: Mutex::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
         }
     }
 
     fn missing(&self, keys: &[K]) -> Vec<K> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<K> = keys.iter().copied().filter(|k| !entries.contains_key(k)).collect();
         let mut seen = std::collections::HashSet::new();
-        out.retain(|k| seen.insert(*k));
-        out
+        keys.iter()
+            .copied()
+            .filter(|k| !entries.contains_key(k) && seen.insert(*k))
+            .collect()
     }
 
     fn fill(&self, found: impl IntoIterator<Item = (K, V)>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.extend(found);
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).extend(found);
     }
 
     fn get(&self, key: &K) -> Option<V> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
     }
+
+    /// Makes sure every key of `keys` has an entry, fetching the missing ones with one call
+    /// of `fetch`, which must return an entry for each key it was given.
+    async fn load<F, Fut>(&self, keys: &[K], fetch: F) -> AppResult<()>
+    where
+        F: FnOnce(Vec<K>) -> Fut,
+        Fut: Future<Output = AppResult<Vec<(K, V)>>>,
+    {
+        if self.missing(keys).is_empty() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.loading.lock().await;
+        let missing = self.missing(keys);
+        if !missing.is_empty() {
+            self.fill(fetch(missing).await?);
+        }
+        Ok(())
+    }
+}
+
+/// Pairs every asked-for key with its row, or `None` when there is none.
+fn by_id<T>(keys: &[Uuid], rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Option<T>)> {
+    let mut found: HashMap<Uuid, T> = rows.into_iter().map(|r| (id(&r), r)).collect();
+    keys.iter().map(|k| (*k, found.remove(k))).collect()
+}
+
+/// Groups rows by a parent key, with an (empty) entry for every asked-for key.
+fn grouped<T>(keys: &[Uuid], rows: Vec<T>, parent: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Vec<T>)> {
+    let mut groups: HashMap<Uuid, Vec<T>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        groups.entry(parent(&row)).or_default().push(row);
+    }
+    groups.into_iter().collect()
 }
 
 pub struct Loaders {
@@ -55,7 +92,7 @@ pub struct Loaders {
     members: Cache<Uuid, Option<buying_group_member::Model>>,
     links: Cache<Uuid, Vec<interaction_member::Model>>,
     inputs: Cache<Uuid, Option<Arc<DealInputs>>>,
-    policy: Mutex<Option<Arc<RiskPolicy>>>,
+    policy: Cache<(), Arc<RiskPolicy>>,
 }
 
 impl Loaders {
@@ -70,20 +107,18 @@ impl Loaders {
             members: Cache::new(),
             links: Cache::new(),
             inputs: Cache::new(),
-            policy: Mutex::new(None),
+            policy: Cache::new(),
         }
     }
 
     /// Loads the accounts of `ids` not already loaded, in one query.
     pub async fn prime_accounts(&self, ids: &[Uuid]) -> AppResult<()> {
-        let missing = self.accounts.missing(ids);
-        if !missing.is_empty() {
-            let rows = accounts::get_many(&self.ctx, self.store.reader(), &missing).await?;
-            let mut found: HashMap<Uuid, Option<account::Model>> = missing.iter().map(|id| (*id, None)).collect();
-            found.extend(rows.into_iter().map(|r| (r.id, Some(r))));
-            self.accounts.fill(found);
-        }
-        Ok(())
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        self.accounts
+            .load(ids, |keys| async move {
+                Ok(by_id(&keys, accounts::get_many(ctx, db, &keys).await?, |r| r.id))
+            })
+            .await
     }
 
     pub async fn account(&self, id: Uuid) -> AppResult<Option<account::Model>> {
@@ -92,14 +127,12 @@ impl Loaders {
     }
 
     pub async fn prime_contacts(&self, ids: &[Uuid]) -> AppResult<()> {
-        let missing = self.contacts.missing(ids);
-        if !missing.is_empty() {
-            let rows = contacts::get_many(&self.ctx, self.store.reader(), &missing).await?;
-            let mut found: HashMap<Uuid, Option<contact::Model>> = missing.iter().map(|id| (*id, None)).collect();
-            found.extend(rows.into_iter().map(|r| (r.id, Some(r))));
-            self.contacts.fill(found);
-        }
-        Ok(())
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        self.contacts
+            .load(ids, |keys| async move {
+                Ok(by_id(&keys, contacts::get_many(ctx, db, &keys).await?, |r| r.id))
+            })
+            .await
     }
 
     pub async fn contact(&self, id: Uuid) -> AppResult<Option<contact::Model>> {
@@ -108,11 +141,12 @@ impl Loaders {
     }
 
     pub async fn opportunity(&self, id: Uuid) -> AppResult<Option<opportunity::Model>> {
-        let missing = self.opportunities.missing(&[id]);
-        if !missing.is_empty() {
-            let row = opportunities::get(&self.ctx, self.store.reader(), id).await?;
-            self.opportunities.fill([(id, row)]);
-        }
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        self.opportunities
+            .load(&[id], |keys| async move {
+                Ok(by_id(&keys, opportunities::get_many(ctx, db, &keys).await?, |r| r.id))
+            })
+            .await?;
         Ok(self.opportunities.get(&id).flatten())
     }
 
@@ -123,18 +157,20 @@ impl Loaders {
 
     /// Loads the buying groups of `deal_ids` not already loaded, in one query.
     pub async fn prime_groups(&self, deal_ids: &[Uuid]) -> AppResult<()> {
-        let missing = self.groups.missing(deal_ids);
-        if !missing.is_empty() {
-            let rows = members::for_opportunities(&self.ctx, self.store.reader(), &missing).await?;
-            self.members.fill(rows.iter().map(|m| (m.id, Some(m.clone()))));
-            let mut found: HashMap<Uuid, Vec<buying_group_member::Model>> =
-                missing.iter().map(|id| (*id, Vec::new())).collect();
-            for row in rows {
-                found.entry(row.opportunity_id).or_default().push(row);
-            }
-            self.groups.fill(found);
-        }
-        Ok(())
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        let members = &self.members;
+        self.groups
+            .load(deal_ids, |keys| async move {
+                let rows = members::for_opportunities(ctx, db, &keys).await?;
+                members.fill(rows.iter().map(|m| (m.id, Some(m.clone()))));
+                Ok(grouped(&keys, rows, |m| m.opportunity_id))
+            })
+            .await
+    }
+
+    pub async fn group(&self, deal_id: Uuid) -> AppResult<Vec<buying_group_member::Model>> {
+        self.prime_groups(&[deal_id]).await?;
+        Ok(self.groups.get(&deal_id).unwrap_or_default())
     }
 
     /// The contacts of the already loaded groups of `deal_ids`.
@@ -147,37 +183,26 @@ impl Loaders {
             .collect()
     }
 
-    pub async fn group(&self, deal_id: Uuid) -> AppResult<Vec<buying_group_member::Model>> {
-        self.prime_groups(&[deal_id]).await?;
-        Ok(self.groups.get(&deal_id).unwrap_or_default())
-    }
-
     pub async fn member(&self, id: Uuid) -> AppResult<Option<buying_group_member::Model>> {
-        let missing = self.members.missing(&[id]);
-        if !missing.is_empty() {
-            let rows = members::get_many(&self.ctx, self.store.reader(), &missing).await?;
-            self.members.fill(
-                missing
-                    .iter()
-                    .map(|id| (*id, rows.iter().find(|r| r.id == *id).cloned())),
-            );
-        }
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        self.members
+            .load(&[id], |keys| async move {
+                Ok(by_id(&keys, members::get_many(ctx, db, &keys).await?, |r| r.id))
+            })
+            .await?;
         Ok(self.members.get(&id).flatten())
     }
 
     /// Loads participant/about links of `interaction_ids` not already loaded, in one query.
     pub async fn prime_links(&self, interaction_ids: &[Uuid]) -> AppResult<()> {
-        let missing = self.links.missing(interaction_ids);
-        if !missing.is_empty() {
-            let rows = interactions::links(&self.ctx, self.store.reader(), &missing).await?;
-            let mut found: HashMap<Uuid, Vec<interaction_member::Model>> =
-                missing.iter().map(|id| (*id, Vec::new())).collect();
-            for row in rows {
-                found.entry(row.interaction_id).or_default().push(row);
-            }
-            self.links.fill(found);
-        }
-        Ok(())
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        self.links
+            .load(interaction_ids, |keys| async move {
+                Ok(grouped(&keys, interactions::links(ctx, db, &keys).await?, |l| {
+                    l.interaction_id
+                }))
+            })
+            .await
     }
 
     pub async fn links(&self, interaction_id: Uuid) -> AppResult<Vec<interaction_member::Model>> {
@@ -185,44 +210,45 @@ impl Loaders {
         Ok(self.links.get(&interaction_id).unwrap_or_default())
     }
 
-    /// The risk facts of one deal (six queries the first time, then cached for the request).
+    /// The risk facts of one deal: six queries the first time, shared by everything that
+    /// needs them in this request (its contacts are remembered too).
     pub async fn deal_inputs(&self, deal_id: Uuid) -> AppResult<Arc<DealInputs>> {
-        if self.inputs.missing(&[deal_id]).is_empty() {
-            return self
-                .inputs
-                .get(&deal_id)
-                .flatten()
-                .ok_or(AppError::NotFound("opportunity"));
-        }
         let deal = self
             .opportunity(deal_id)
             .await?
             .ok_or(AppError::NotFound("opportunity"))?;
-        let loaded = risk::load_inputs(&self.ctx, self.store.reader(), vec![deal])
-            .await?
-            .into_iter()
-            .next()
-            .map(Arc::new);
-        if let Some(inputs) = &loaded {
-            let contacts: Vec<(Uuid, Option<contact::Model>)> = inputs
-                .members
-                .iter()
-                .filter_map(|m| m.contact.clone())
-                .map(|c| (c.id, Some(c)))
-                .collect();
-            self.contacts.fill(contacts);
-        }
-        self.inputs.fill([(deal_id, loaded.clone())]);
-        loaded.ok_or(AppError::NotFound("opportunity"))
+        let (ctx, db, contacts) = (&self.ctx, self.store.reader(), &self.contacts);
+        self.inputs
+            .load(&[deal_id], |keys| async move {
+                let mut inputs = risk::load_inputs(ctx, db, vec![deal]).await?.into_iter().next();
+                if let Some(inputs) = &inputs {
+                    contacts.fill(
+                        inputs
+                            .members
+                            .iter()
+                            .filter_map(|m| m.contact.clone())
+                            .map(|c| (c.id, Some(c))),
+                    );
+                }
+                Ok(keys.into_iter().map(|k| (k, inputs.take().map(Arc::new))).collect())
+            })
+            .await?;
+        self.inputs
+            .get(&deal_id)
+            .flatten()
+            .ok_or(AppError::NotFound("opportunity"))
     }
 
     /// The tenant's risk policy, read once per request.
     pub async fn policy(&self) -> AppResult<Arc<RiskPolicy>> {
-        if let Some(policy) = self.policy.lock().unwrap_or_else(|p| p.into_inner()).clone() {
-            return Ok(policy);
-        }
-        let loaded = Arc::new(policy::get(&self.ctx, self.store.reader()).await?);
-        *self.policy.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&loaded));
-        Ok(loaded)
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        self.policy
+            .load(&[()], |_| async move {
+                Ok(vec![((), Arc::new(policy::get(ctx, db).await?))])
+            })
+            .await?;
+        self.policy
+            .get(&())
+            .ok_or_else(|| AppError::Internal("policy not loaded".into()))
     }
 }

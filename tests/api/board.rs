@@ -59,3 +59,45 @@ async fn the_board_costs_the_same_statements_for_10_and_50_deals() {
     assert_eq!(costs[0], costs[1], "statements at page sizes 10 and 50: {costs:?}");
     assert!(costs[0] <= 6, "the board ran {} statements", costs[0]);
 }
+
+const DEAL_PAGE: &str = "query($id: ID!) { opportunity(id: $id) { name account { name }
+    buyingGroup { role stance canVeto engagement lastDirectInteractionAt contact { fullName title } }
+    interactions(first: 20) { edges { node { occurredAt participants { contact { fullName } } about { contact { fullName } } } } }
+    risk { score level factors { code message recommendation members { contact { fullName } } } } } }";
+
+#[tokio::test]
+async fn a_deal_page_costs_the_same_statements_for_small_and_large_groups() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Account").await;
+    let mut costs = Vec::new();
+    for size in [2, 9] {
+        let deal = app
+            .create_opportunity(&token, &account, &format!("Deal of {size}"), "1000")
+            .await;
+        let mut members = Vec::new();
+        for i in 0..size {
+            let contact = app
+                .create_contact(&token, &account, &format!("Person {size}-{i}"), "Buyer")
+                .await;
+            members.push(app.add_member(&token, &deal, &contact, "INFLUENCER").await);
+        }
+        for pair in members.chunks(2) {
+            let about: Vec<&str> = members
+                .iter()
+                .take(1)
+                .map(String::as_str)
+                .filter(|m| !pair.iter().any(|p| p == m))
+                .collect();
+            let pair: Vec<&str> = pair.iter().map(String::as_str).collect();
+            app.log_interaction(&token, &deal, &pair, &about).await;
+        }
+        let before = app.store.statements_executed();
+        let data = app.ok(&token, DEAL_PAGE, json!({ "id": deal })).await;
+        costs.push(app.store.statements_executed() - before);
+        assert_eq!(data["opportunity"]["buyingGroup"].as_array().map(Vec::len), Some(size));
+    }
+    assert_eq!(costs[0], costs[1], "statements for groups of 2 and 9: {costs:?}");
+    // The deal, its account, group + contacts, interactions + links, risk facts (6), policy.
+    assert!(costs[0] <= 13, "the deal page ran {} statements", costs[0]);
+}

@@ -217,18 +217,12 @@ impl Loaders {
             .opportunity(deal_id)
             .await?
             .ok_or(AppError::NotFound("opportunity"))?;
-        let (ctx, db, contacts) = (&self.ctx, self.store.reader(), &self.contacts);
+        let (ctx, db) = (&self.ctx, self.store.reader());
         self.inputs
             .load(&[deal_id], |keys| async move {
                 let mut inputs = risk::load_inputs(ctx, db, vec![deal]).await?.into_iter().next();
                 if let Some(inputs) = &inputs {
-                    contacts.fill(
-                        inputs
-                            .members
-                            .iter()
-                            .filter_map(|m| m.contact.clone())
-                            .map(|c| (c.id, Some(c))),
-                    );
+                    self.remember_inputs(inputs);
                 }
                 Ok(keys.into_iter().map(|k| (k, inputs.take().map(Arc::new))).collect())
             })
@@ -237,6 +231,34 @@ impl Loaders {
             .get(&deal_id)
             .flatten()
             .ok_or(AppError::NotFound("opportunity"))
+    }
+
+    /// The facts of a deal hold its group, contacts and links: the page's other resolvers
+    /// need not read them again.
+    fn remember_inputs(&self, inputs: &DealInputs) {
+        let deal_id = inputs.deal.id;
+        self.contacts.fill(
+            inputs
+                .members
+                .iter()
+                .filter_map(|m| m.contact.clone())
+                .map(|c| (c.id, Some(c))),
+        );
+        self.members
+            .fill(inputs.members.iter().map(|m| (m.row.id, Some(m.row.clone()))));
+        if self.groups.missing(&[deal_id]).len() == 1 {
+            self.groups
+                .fill([(deal_id, inputs.members.iter().map(|m| m.row.clone()).collect())]);
+        }
+        let ids: Vec<Uuid> = inputs.interaction_ids().collect();
+        let unseen = self.links.missing(&ids);
+        let links = inputs
+            .links
+            .iter()
+            .filter(|l| unseen.contains(&l.interaction_id))
+            .cloned()
+            .collect();
+        self.links.fill(grouped(&unseen, links, |l| l.interaction_id));
     }
 
     /// The tenant's risk policy, read once per request.

@@ -209,7 +209,20 @@ impl Query {
         let Some(uuid) = ids::decode(Kind::Opportunity, &id) else {
             return Ok(None);
         };
-        Ok(scope.loaders.opportunity(uuid).await?.map(Opportunity))
+        let Some(deal) = scope.loaders.opportunity(uuid).await? else {
+            return Ok(None);
+        };
+        // A deal page that shows risk needs the deal's facts; loading them first also serves
+        // its buying group, contacts and interaction links without further queries.
+        let look_ahead = ctx.look_ahead();
+        let group = look_ahead.field("buyingGroup");
+        if look_ahead.field("risk").exists()
+            || group.field("engagement").exists()
+            || group.field("lastDirectInteractionAt").exists()
+        {
+            scope.loaders.deal_inputs(uuid).await?;
+        }
+        Ok(Some(Opportunity(deal)))
     }
 
     /// The deal board: filter, order (default: most recently updated first) and page both ways.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{buying_group_member, contact, opportunity, risk_history};
+use entity::{buying_group_member, contact, interaction_member, opportunity, risk_history};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
@@ -28,6 +28,7 @@ pub struct MemberInput {
 }
 
 struct InteractionInput {
+    id: Uuid,
     occurred_at: DateTime<Utc>,
     participants: Vec<u16>,
     about: Vec<u16>,
@@ -38,6 +39,8 @@ pub struct DealInputs {
     pub deal: opportunity::Model,
     /// In the order members joined the group (the order of `Opportunity.buyingGroup`).
     pub members: Vec<MemberInput>,
+    /// The participant and `about` links of all the deal's interactions, as stored.
+    pub links: Vec<interaction_member::Model>,
     interactions: Vec<InteractionInput>,
     stages: Vec<StageChangeFacts>,
     close_changes: Vec<CloseDateChangeFacts>,
@@ -82,6 +85,11 @@ impl DealInputs {
         f(&facts)
     }
 
+    /// The ids of all the deal's interactions.
+    pub fn interaction_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.interactions.iter().map(|i| i.id)
+    }
+
     /// The index of a member in `members` (and in the engine's evidence sets).
     pub fn member_index(&self, member_id: Uuid) -> Option<u16> {
         self.members
@@ -123,6 +131,7 @@ pub async fn load_inputs(
             DealInputs {
                 deal,
                 members: Vec::new(),
+                links: Vec::new(),
                 interactions: Vec::new(),
                 stages: Vec::new(),
                 close_changes: Vec::new(),
@@ -151,6 +160,9 @@ pub async fn load_inputs(
     }
     let mut links: HashMap<Uuid, (Vec<u16>, Vec<u16>)> = HashMap::new();
     for link in link_rows {
+        if let Some(inputs) = by_deal.get_mut(&link.opportunity_id) {
+            inputs.links.push(link.clone());
+        }
         if let Some(index) = member_slot.get(&link.member_id) {
             let entry = links.entry(link.interaction_id).or_default();
             if link.direct {
@@ -166,6 +178,7 @@ pub async fn load_inputs(
         };
         let (participants, about) = links.remove(&row.id).unwrap_or_default();
         inputs.interactions.push(InteractionInput {
+            id: row.id,
             occurred_at: row.occurred_at,
             participants,
             about,

@@ -40,11 +40,11 @@ impl Server {
         let limits = Limits {
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
-            max_aliases: config.max_aliases,
         };
         let schema = graphql::build_schema(Some(store.clone()), limits);
         let state = AppState {
             schema,
+            max_aliases: config.max_aliases,
             store: store.clone(),
             verifier: Arc::clone(&verifier),
         };

@@ -20,12 +20,11 @@ use crate::store::Store;
 
 pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
-/// Limits applied to every query (SPEC §5), from configuration.
+/// Limits async-graphql applies to every query (SPEC §5); aliases are counted at the HTTP edge.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
-    pub max_aliases: usize,
 }
 
 impl Default for Limits {
@@ -33,7 +32,6 @@ impl Default for Limits {
         Limits {
             max_depth: 16,
             max_complexity: 20_000,
-            max_aliases: 30,
         }
     }
 }
@@ -42,8 +40,7 @@ pub fn build_schema(store: Option<Store>, limits: Limits) -> AppSchema {
     let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64)
-        .extension(limits::AliasLimit(limits.max_aliases));
+        .limit_recursive_depth(64);
     if let Some(store) = store {
         builder = builder.data(store);
     }

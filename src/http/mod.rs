@@ -29,6 +29,8 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
+    /// Most aliases one document may hold (checked before execution).
+    pub max_aliases: usize,
     pub store: Store,
     pub verifier: Arc<Verifier>,
 }
@@ -269,8 +271,19 @@ async fn execute(
             .operation_name
             .clone()
             .or_else(|| document_operation_name(&request.query));
-        let request = request.data(RequestScope::new(ctx.clone(), state.store.clone()));
-        let mut response = state.schema.execute(request).await;
+        let mut request = request;
+        // Parsed once here; execution reuses the parsed document.
+        let too_many_aliases = match request.parsed_query() {
+            Ok(doc) => limits::check_aliases(doc, state.max_aliases).err(),
+            Err(_) => None, // execution reports the syntax error
+        };
+        let mut response = match too_many_aliases {
+            Some(err) => async_graphql::Response::from_errors(vec![err]),
+            None => {
+                let request = request.data(RequestScope::new(ctx.clone(), state.store.clone()));
+                state.schema.execute(request).await
+            }
+        };
         for err in &mut response.errors {
             limits::classify(err);
         }

@@ -20,6 +20,13 @@ async fn deep_costly_and_alias_heavy_queries_are_rejected_cheaply() {
         let body = app.gql(&token, query, json!({})).await;
         assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{query}: {body}");
     }
+    // Spreading one fragment repeats its aliases: three spreads of ten, plus three, are 33.
+    let ten: String = (0..10).map(|i| format!("f{i}: userId ")).collect();
+    let spread = format!(
+        "{{ a: viewer {{ ...F }} b: viewer {{ ...F }} c: viewer {{ ...F }} }} fragment F on Viewer {{ {ten} }}"
+    );
+    let body = app.gql(&token, &spread, json!({})).await;
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
     let thirty: String = (0..30).map(|i| format!("a{i}: viewer {{ userId }} ")).collect();
     app.ok(&token, &format!("{{ {thirty} }}"), json!({})).await;
     app.ok(&token, "{ opportunities(first: 50) { edges { node { name account { name } buyingGroup { role contact { fullName } } } } } }", json!({})).await;

@@ -27,6 +27,51 @@ pub enum Command {
     Schema,
     /// Load the demo tenant `demo` (into any database; it refuses if `demo` already has data).
     Demo,
+    /// Generate the benchmark data set (SPEC §6) into the configured database: seeded and
+    /// reproducible, written in bulk, with stored risk for every deal.
+    Generate(GenerateArgs),
+}
+
+/// Sizes of the generated data set; the defaults are SPEC §6's.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The main tenant; the others are named `<tenant>-2`, `<tenant>-3`, ….
+    #[arg(long, default_value = "bench")]
+    pub tenant: String,
+    /// Opportunities in the main tenant.
+    #[arg(long, default_value_t = 10_000)]
+    pub deals: usize,
+    /// How many other tenants to fill beside it.
+    #[arg(long, default_value_t = 4)]
+    pub other_tenants: usize,
+    /// Opportunities in each other tenant.
+    #[arg(long, default_value_t = 2_000)]
+    pub other_deals: usize,
+    /// Buying-group members per opportunity.
+    #[arg(long, default_value_t = 12)]
+    pub members: usize,
+    /// Mean interactions per opportunity (each gets between half and 1.5 times as many).
+    #[arg(long, default_value_t = 100)]
+    pub interactions_per_deal: usize,
+    /// How many days back opportunities are created.
+    #[arg(long, default_value_t = 180)]
+    pub days: u32,
+    /// Seed of the generator: the same seed and `--as-of` give the same rows.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The instant the data is relative to (RFC 3339); default: now.
+    #[arg(long, value_parser = parse_instant)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Delete the tenants' existing data first (otherwise a tenant with data is refused).
+    #[arg(long)]
+    pub replace: bool,
+    /// How stored risk is computed: `inline` (in process, as rows are generated) or `refresh`
+    /// (the periodic sweep's code path, over the written rows; slower).
+    #[arg(long, value_enum, default_value = "inline")]
+    pub risk: crate::generate::RiskPath,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +198,12 @@ fn parse_flag(raw: &str) -> Result<bool, String> {
         "0" | "false" | "no" | "off" | "" => Ok(false),
         other => Err(format!("expected 1 or 0, got {other:?}")),
     }
+}
+
+fn parse_instant(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.to_utc())
+        .map_err(|err| format!("not an RFC 3339 instant ({err}): {raw:?}"))
 }
 
 fn parse_ttl(raw: &str) -> Result<u64, String> {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use dealgraph::auth::Verifier;
-use dealgraph::config::{Cli, Command, Config};
+use dealgraph::config::{Cli, Command, Config, GenerateArgs};
 use dealgraph::demo;
 use dealgraph::startup::{self, Server};
 use dealgraph::store::{Store, scope};
@@ -26,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => load_demo(&cli.config).await,
+        Command::Generate(args) => generate(&cli.config, &args).await,
         Command::Schema => {
             print!("{}", dealgraph::graphql::sdl());
             Ok(())
@@ -79,6 +80,29 @@ async fn load_demo(config: &Config) -> anyhow::Result<()> {
         }
         Err(_) => println!("{}", mint_hint(config)),
     }
+    Ok(())
+}
+
+/// `dealgraph generate`: writes the benchmark data set and prints what it wrote.
+async fn generate(config: &Config, args: &GenerateArgs) -> anyhow::Result<()> {
+    let store = startup::connect(config).await?;
+    let plan = dealgraph::generate::Plan {
+        tenant: args.tenant.clone(),
+        deals: args.deals,
+        other_tenants: args.other_tenants,
+        other_deals: args.other_deals,
+        members: args.members,
+        interactions_per_deal: args.interactions_per_deal,
+        days: args.days,
+        seed: args.seed,
+        as_of: args.as_of.unwrap_or_else(dealgraph::service::now),
+        replace: args.replace,
+        risk: args.risk,
+        progress: !args.no_progress,
+    };
+    let generated = dealgraph::generate::run(&store, &plan).await;
+    store.close().await;
+    println!("{}", generated?);
     Ok(())
 }
 

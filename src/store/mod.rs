@@ -6,6 +6,7 @@
 //! `Entity::find()` (a test in `scope` keeps it so).
 
 pub mod accounts;
+pub mod bulk;
 pub mod contacts;
 pub mod interactions;
 pub mod members;

@@ -9,6 +9,7 @@ mod board;
 mod concurrency;
 mod demo;
 mod flow;
+mod generate;
 mod http;
 mod limits;
 mod pagination;

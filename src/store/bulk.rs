@@ -1,0 +1,128 @@
+//! Bulk writes for loading whole data sets (`dealgraph generate`): multi-row `INSERT`s sized to
+//! the engine's bind-parameter limit, and removal of everything a tenant owns.
+//!
+//! Requests never come here: they write a row or a handful through the other modules. Both
+//! functions stay behind [`scope`], so a bulk load can only ever touch the caller's tenant.
+
+use entity::{
+    account, buying_group_member, close_date_change, contact, interaction, interaction_member, opportunity,
+    risk_history, stage_change,
+};
+use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable};
+
+use super::scope::{self, TenantScoped};
+use super::{Conn, db_error};
+use crate::domain::{AppResult, TenantCtx};
+
+/// Bound parameters one statement may carry: SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`
+/// (32,766 since 3.32) and PostgreSQL's wire-protocol limit (a 16-bit count).
+fn parameter_limit(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Postgres => 65_535,
+        _ => 32_766,
+    }
+}
+
+/// How many rows of an entity with `columns` columns fit in one statement.
+pub fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
+    (parameter_limit(backend) / columns.max(1)).max(1)
+}
+
+/// Inserts `rows` (each with every column set) into the caller's tenant, as few multi-row
+/// `INSERT`s as the parameter limit allows. Run it inside a transaction: a failure part-way
+/// leaves earlier statements written otherwise.
+pub async fn insert<A>(ctx: &TenantCtx, conn: &impl Conn, rows: Vec<A>) -> AppResult<()>
+where
+    A: ActiveModelTrait + Send,
+    A::Entity: TenantScoped,
+{
+    let columns = <A::Entity as EntityTrait>::Column::iter().count();
+    let per_statement = rows_per_statement(conn.get_database_backend(), columns);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        scope::insert_many(ctx, chunk)
+            .exec_without_returning(conn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Refreshes the planner's statistics of the tables a bulk load writes (PostgreSQL; SQLite
+/// plans these statements well without them).
+///
+/// Why: PostgreSQL checks foreign keys with plans it caches per connection. Planned while a
+/// table was still empty, such a plan may look a parent up through any index that starts
+/// with `tenant_id` (observed: `(tenant_id, stage_entered_at, id)` for every interaction's
+/// check against its opportunity), reading the whole tenant's index range per inserted row,
+/// so a load into a fresh database slows down as the tenant grows. New statistics invalidate
+/// the cached plans, and the next checks use the primary keys.
+pub async fn analyze(conn: &impl Conn) -> AppResult<()> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    conn.execute_unprepared(
+        "ANALYZE accounts, contacts, opportunities, stage_changes, close_date_changes, buying_group_members, \
+         interactions, interaction_members, risk_history",
+    )
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Deletes every row the caller's tenant owns except its risk policy (configuration, not
+/// data), children first so no foreign key is ever left dangling.
+pub async fn delete_tenant_data(ctx: &TenantCtx, conn: &impl Conn) -> AppResult<()> {
+    scope::delete::<risk_history::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<interaction_member::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<interaction::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<buying_group_member::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<close_date_change::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<stage_change::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<opportunity::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<contact::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    scope::delete::<account::Entity>(ctx)
+        .exec(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_stay_under_each_engines_parameter_limit() {
+        assert_eq!(rows_per_statement(DbBackend::Sqlite, 8), 4_095);
+        assert_eq!(rows_per_statement(DbBackend::Postgres, 8), 8_191);
+        assert!(rows_per_statement(DbBackend::Sqlite, 5) * 5 <= 32_766);
+        assert_eq!(rows_per_statement(DbBackend::Sqlite, 0), 32_766);
+        assert_eq!(rows_per_statement(DbBackend::Postgres, 100_000), 1);
+    }
+}

@@ -67,30 +67,31 @@ impl<K: Hash + Eq + Copy, V: Clone> Cache<K, V> {
     }
 }
 
-/// Pairs every asked-for key with its row, or `None` when there is none.
-fn by_id<T>(keys: &[Uuid], rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Option<T>)> {
+/// Pairs every asked-for key with its row, or `None` when there is none. Rows are shared
+/// (`Arc`), so handing one to several resolvers copies nothing.
+fn by_id<T>(keys: &[Uuid], rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Option<Arc<T>>)> {
     let mut found: HashMap<Uuid, T> = rows.into_iter().map(|r| (id(&r), r)).collect();
-    keys.iter().map(|k| (*k, found.remove(k))).collect()
+    keys.iter().map(|k| (*k, found.remove(k).map(Arc::new))).collect()
 }
 
 /// Groups rows by a parent key, with an (empty) entry for every asked-for key.
-fn grouped<T>(keys: &[Uuid], rows: Vec<T>, parent: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Vec<T>)> {
+fn grouped<T>(keys: &[Uuid], rows: Vec<T>, parent: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Arc<Vec<T>>)> {
     let mut groups: HashMap<Uuid, Vec<T>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for row in rows {
         groups.entry(parent(&row)).or_default().push(row);
     }
-    groups.into_iter().collect()
+    groups.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()
 }
 
 pub struct Loaders {
     ctx: TenantCtx,
     store: Store,
-    accounts: Cache<Uuid, Option<account::Model>>,
-    contacts: Cache<Uuid, Option<contact::Model>>,
-    opportunities: Cache<Uuid, Option<opportunity::Model>>,
-    groups: Cache<Uuid, Vec<buying_group_member::Model>>,
-    members: Cache<Uuid, Option<buying_group_member::Model>>,
-    links: Cache<Uuid, Vec<interaction_member::Model>>,
+    accounts: Cache<Uuid, Option<Arc<account::Model>>>,
+    contacts: Cache<Uuid, Option<Arc<contact::Model>>>,
+    opportunities: Cache<Uuid, Option<Arc<opportunity::Model>>>,
+    groups: Cache<Uuid, Arc<Vec<Arc<buying_group_member::Model>>>>,
+    members: Cache<Uuid, Option<Arc<buying_group_member::Model>>>,
+    links: Cache<Uuid, Arc<Vec<interaction_member::Model>>>,
     inputs: Cache<Uuid, Option<Arc<DealInputs>>>,
     policy: Cache<(), Arc<RiskPolicy>>,
 }
@@ -121,7 +122,7 @@ impl Loaders {
             .await
     }
 
-    pub async fn account(&self, id: Uuid) -> AppResult<Option<account::Model>> {
+    pub async fn account(&self, id: Uuid) -> AppResult<Option<Arc<account::Model>>> {
         self.prime_accounts(&[id]).await?;
         Ok(self.accounts.get(&id).flatten())
     }
@@ -135,12 +136,12 @@ impl Loaders {
             .await
     }
 
-    pub async fn contact(&self, id: Uuid) -> AppResult<Option<contact::Model>> {
+    pub async fn contact(&self, id: Uuid) -> AppResult<Option<Arc<contact::Model>>> {
         self.prime_contacts(&[id]).await?;
         Ok(self.contacts.get(&id).flatten())
     }
 
-    pub async fn opportunity(&self, id: Uuid) -> AppResult<Option<opportunity::Model>> {
+    pub async fn opportunity(&self, id: Uuid) -> AppResult<Option<Arc<opportunity::Model>>> {
         let (ctx, db) = (&self.ctx, self.store.reader());
         self.opportunities
             .load(&[id], |keys| async move {
@@ -151,8 +152,9 @@ impl Loaders {
     }
 
     /// Remembers deals already read (e.g. a page of the board) so children can find them.
-    pub fn remember_opportunities(&self, rows: &[opportunity::Model]) {
-        self.opportunities.fill(rows.iter().map(|r| (r.id, Some(r.clone()))));
+    pub fn remember_opportunities(&self, rows: &[Arc<opportunity::Model>]) {
+        self.opportunities
+            .fill(rows.iter().map(|r| (r.id, Some(Arc::clone(r)))));
     }
 
     /// Loads the buying groups of `deal_ids` not already loaded, in one query.
@@ -161,29 +163,31 @@ impl Loaders {
         let members = &self.members;
         self.groups
             .load(deal_ids, |keys| async move {
-                let rows = members::for_opportunities(ctx, db, &keys).await?;
-                members.fill(rows.iter().map(|m| (m.id, Some(m.clone()))));
+                let rows: Vec<Arc<buying_group_member::Model>> = members::for_opportunities(ctx, db, &keys)
+                    .await?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect();
+                members.fill(rows.iter().map(|m| (m.id, Some(Arc::clone(m)))));
                 Ok(grouped(&keys, rows, |m| m.opportunity_id))
             })
             .await
     }
 
-    pub async fn group(&self, deal_id: Uuid) -> AppResult<Vec<buying_group_member::Model>> {
+    pub async fn group(&self, deal_id: Uuid) -> AppResult<Arc<Vec<Arc<buying_group_member::Model>>>> {
         self.prime_groups(&[deal_id]).await?;
         Ok(self.groups.get(&deal_id).unwrap_or_default())
     }
 
     /// The contacts of the already loaded groups of `deal_ids`.
     pub fn group_contact_ids(&self, deal_ids: &[Uuid]) -> Vec<Uuid> {
-        deal_ids
-            .iter()
-            .filter_map(|id| self.groups.get(id))
-            .flatten()
-            .map(|m| m.contact_id)
+        let groups = deal_ids.iter().filter_map(|id| self.groups.get(id));
+        groups
+            .flat_map(|group| group.iter().map(|m| m.contact_id).collect::<Vec<_>>())
             .collect()
     }
 
-    pub async fn member(&self, id: Uuid) -> AppResult<Option<buying_group_member::Model>> {
+    pub async fn member(&self, id: Uuid) -> AppResult<Option<Arc<buying_group_member::Model>>> {
         let (ctx, db) = (&self.ctx, self.store.reader());
         self.members
             .load(&[id], |keys| async move {
@@ -205,7 +209,7 @@ impl Loaders {
             .await
     }
 
-    pub async fn links(&self, interaction_id: Uuid) -> AppResult<Vec<interaction_member::Model>> {
+    pub async fn links(&self, interaction_id: Uuid) -> AppResult<Arc<Vec<interaction_member::Model>>> {
         self.prime_links(&[interaction_id]).await?;
         Ok(self.links.get(&interaction_id).unwrap_or_default())
     }
@@ -220,7 +224,10 @@ impl Loaders {
         let (ctx, db) = (&self.ctx, self.store.reader());
         self.inputs
             .load(&[deal_id], |keys| async move {
-                let mut inputs = risk::load_inputs(ctx, db, vec![deal]).await?.into_iter().next();
+                let mut inputs = risk::load_inputs(ctx, db, vec![(*deal).clone()])
+                    .await?
+                    .into_iter()
+                    .next();
                 if let Some(inputs) = &inputs {
                     self.remember_inputs(inputs);
                 }
@@ -247,8 +254,8 @@ impl Loaders {
         self.members
             .fill(inputs.members.iter().map(|m| (m.row.id, Some(m.row.clone()))));
         if self.groups.missing(&[deal_id]).len() == 1 {
-            self.groups
-                .fill([(deal_id, inputs.members.iter().map(|m| m.row.clone()).collect())]);
+            let group = inputs.members.iter().map(|m| Arc::clone(&m.row)).collect();
+            self.groups.fill([(deal_id, Arc::new(group))]);
         }
         let ids: Vec<Uuid> = inputs.interaction_ids().collect();
         let unseen = self.links.missing(&ids);

@@ -113,7 +113,7 @@ impl Mutation {
             domain: input.domain,
             industry: input.industry,
         };
-        Ok(Account(service::create_account(&scope.ctx, store, input).await?))
+        Ok(Account::from(service::create_account(&scope.ctx, store, input).await?))
     }
 
     async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> Result<Contact> {
@@ -124,7 +124,7 @@ impl Mutation {
             title: input.title,
             email: input.email,
         };
-        Ok(Contact(service::create_contact(&scope.ctx, store, input).await?))
+        Ok(Contact::from(service::create_contact(&scope.ctx, store, input).await?))
     }
 
     async fn create_opportunity(&self, ctx: &Context<'_>, input: CreateOpportunityInput) -> Result<Opportunity> {
@@ -138,7 +138,7 @@ impl Mutation {
             expected_close_date: input.expected_close_date.map(|d| d.0),
             owner_id: input.owner_id,
         };
-        Ok(Opportunity(
+        Ok(Opportunity::from(
             service::create_opportunity(&scope.ctx, store, input).await?,
         ))
     }
@@ -155,7 +155,7 @@ impl Mutation {
             expected_close_date: maybe(input.expected_close_date, |d| d.0),
             owner_id: input.owner_id,
         };
-        Ok(Opportunity(
+        Ok(Opportunity::from(
             service::update_opportunity(&scope.ctx, store, input).await?,
         ))
     }
@@ -176,7 +176,9 @@ impl Mutation {
             bandwidth: input.bandwidth.map(Into::into),
             notes: input.notes,
         };
-        Ok(BuyingGroupMember(service::add_member(&scope.ctx, store, input).await?))
+        Ok(BuyingGroupMember::from(
+            service::add_member(&scope.ctx, store, input).await?,
+        ))
     }
 
     async fn update_buying_group_member(
@@ -194,7 +196,7 @@ impl Mutation {
             bandwidth: input.bandwidth.map(Into::into),
             notes: maybe(input.notes, |n| n),
         };
-        Ok(BuyingGroupMember(
+        Ok(BuyingGroupMember::from(
             service::update_member(&scope.ctx, store, input).await?,
         ))
     }
@@ -217,7 +219,9 @@ impl Mutation {
             participant_ids: input.participant_ids.iter().map(member).collect(),
             about_ids: input.about_ids.unwrap_or_default().iter().map(member).collect(),
         };
-        Ok(Interaction(service::log_interaction(&scope.ctx, store, input).await?))
+        Ok(Interaction::from(
+            service::log_interaction(&scope.ctx, store, input).await?,
+        ))
     }
 
     /// Deletes an interaction; returns its ID.

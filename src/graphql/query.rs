@@ -1,5 +1,7 @@
 //! The query root.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use uuid::Uuid;
 
@@ -102,8 +104,10 @@ pub async fn list_opportunities(
 ) -> Result<OpportunityConnection> {
     let (scope, store) = scope(ctx)?;
     let window = args.window(&sort.tag())?;
-    let page = opportunities::list(&scope.ctx, store.reader(), &filter, sort, &window).await?;
-    let rows: Vec<_> = page.items.iter().map(|(_, m)| m.clone()).collect();
+    let page = opportunities::list(&scope.ctx, store.reader(), &filter, sort, &window)
+        .await?
+        .map(Arc::new);
+    let rows: Vec<_> = page.items.iter().map(|(_, m)| Arc::clone(m)).collect();
     scope.loaders.remember_opportunities(&rows);
     // Relations the client asked for are loaded for the whole page at once: one query each,
     // whatever the page size.
@@ -139,17 +143,21 @@ impl Query {
         };
         let (t, db) = (&scope.ctx, store.reader());
         Ok(match kind {
-            Kind::Account => accounts::get(t, db, uuid).await?.map(|m| Node::Account(Account(m))),
-            Kind::Contact => contacts::get(t, db, uuid).await?.map(|m| Node::Contact(Contact(m))),
+            Kind::Account => accounts::get(t, db, uuid)
+                .await?
+                .map(|m| Node::Account(Account::from(m))),
+            Kind::Contact => contacts::get(t, db, uuid)
+                .await?
+                .map(|m| Node::Contact(Contact::from(m))),
             Kind::Opportunity => opportunities::get(t, db, uuid)
                 .await?
-                .map(|m| Node::Opportunity(Opportunity(m))),
+                .map(|m| Node::Opportunity(Opportunity::from(m))),
             Kind::BuyingGroupMember => members::get(t, db, uuid)
                 .await?
-                .map(|m| Node::BuyingGroupMember(BuyingGroupMember(m))),
+                .map(|m| Node::BuyingGroupMember(BuyingGroupMember::from(m))),
             Kind::Interaction => interactions::get(t, db, uuid)
                 .await?
-                .map(|m| Node::Interaction(Interaction(m))),
+                .map(|m| Node::Interaction(Interaction::from(m))),
         })
     }
 
@@ -183,7 +191,7 @@ impl Query {
         let (scope, store) = scope(ctx)?;
         let window = PageArgs::forward(first, after).window(accounts::ORDER_TAG)?;
         let page = accounts::list(&scope.ctx, store.reader(), name_contains.as_deref(), &window).await?;
-        Ok(connection(page, CountQuery::Accounts { name_contains }, Account))
+        Ok(connection(page, CountQuery::Accounts { name_contains }, Account::from))
     }
 
     /// Pipeline health of the deals matching `filter`, from SQL aggregates over the stored

@@ -5,6 +5,8 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Interface, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{account, buying_group_member, contact, interaction, opportunity, stage_change};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::enums::{
@@ -112,7 +114,13 @@ impl Viewer {
 }
 
 /// A customer company.
-pub struct Account(pub account::Model);
+pub struct Account(pub Arc<account::Model>);
+
+impl From<account::Model> for Account {
+    fn from(row: account::Model) -> Self {
+        Account(Arc::new(row))
+    }
+}
 
 #[Object]
 impl Account {
@@ -146,7 +154,7 @@ impl Account {
         Ok(connection(
             page,
             CountQuery::Contacts { account_id: self.0.id },
-            Contact,
+            Contact::from,
         ))
     }
 
@@ -169,7 +177,13 @@ impl Account {
 }
 
 /// A person at an account.
-pub struct Contact(pub contact::Model);
+pub struct Contact(pub Arc<contact::Model>);
+
+impl From<contact::Model> for Contact {
+    fn from(row: contact::Model) -> Self {
+        Contact(Arc::new(row))
+    }
+}
 
 #[Object]
 impl Contact {
@@ -219,7 +233,13 @@ impl StageChange {
 }
 
 /// A deal.
-pub struct Opportunity(pub opportunity::Model);
+pub struct Opportunity(pub Arc<opportunity::Model>);
+
+impl From<opportunity::Model> for Opportunity {
+    fn from(row: opportunity::Model) -> Self {
+        Opportunity(Arc::new(row))
+    }
+}
 
 /// Whole days from `since` to `now` (never negative).
 pub fn whole_days(since: DateTime<Utc>, now: DateTime<Utc>) -> i32 {
@@ -285,7 +305,7 @@ impl Opportunity {
         let group = scope.loaders.group(self.0.id).await?;
         let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
         scope.loaders.prime_contacts(&contact_ids).await?;
-        Ok(group.into_iter().map(BuyingGroupMember).collect())
+        Ok(group.iter().map(|m| BuyingGroupMember(Arc::clone(m))).collect())
     }
 
     /// What the seller did with the buying group, newest first.
@@ -310,7 +330,7 @@ impl Opportunity {
             CountQuery::Interactions {
                 opportunity_id: self.0.id,
             },
-            Interaction,
+            Interaction::from,
         ))
     }
 
@@ -364,7 +384,13 @@ impl Opportunity {
 }
 
 /// A person in a deal's buying group.
-pub struct BuyingGroupMember(pub buying_group_member::Model);
+pub struct BuyingGroupMember(pub Arc<buying_group_member::Model>);
+
+impl From<buying_group_member::Model> for BuyingGroupMember {
+    fn from(row: buying_group_member::Model) -> Self {
+        BuyingGroupMember(Arc::new(row))
+    }
+}
 
 #[Object]
 impl BuyingGroupMember {
@@ -432,7 +458,13 @@ impl BuyingGroupMember {
 }
 
 /// Something the seller did with members of the buying group.
-pub struct Interaction(pub interaction::Model);
+pub struct Interaction(pub Arc<interaction::Model>);
+
+impl From<interaction::Model> for Interaction {
+    fn from(row: interaction::Model) -> Self {
+        Interaction(Arc::new(row))
+    }
+}
 
 impl Interaction {
     async fn members(&self, ctx: &Context<'_>, direct: bool) -> Result<Vec<BuyingGroupMember>> {
@@ -443,9 +475,9 @@ impl Interaction {
         scope.loaders.prime_contacts(&contact_ids).await?;
         // In the order the members joined the group, which is stable for clients.
         Ok(group
-            .into_iter()
+            .iter()
             .filter(|m| links.iter().any(|l| l.member_id == m.id && l.direct == direct))
-            .map(BuyingGroupMember)
+            .map(|m| BuyingGroupMember(Arc::clone(m)))
             .collect())
     }
 }

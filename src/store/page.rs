@@ -147,6 +147,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with every row transformed.
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(|(cursor, row)| (cursor, f(row))).collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+        }
+    }
+
     pub fn empty() -> Page<T> {
         Page {
             items: Vec::new(),

@@ -2,6 +2,7 @@
 //! of queries, whatever the group and page sizes), and the stored assessment and its history.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::{buying_group_member, contact, interaction_member, opportunity, risk_history};
@@ -19,8 +20,8 @@ use crate::domain::{AppResult, TenantCtx};
 
 /// One member as the engine needs it, with the rows behind it (for evidence).
 pub struct MemberInput {
-    pub row: buying_group_member::Model,
-    pub contact: Option<contact::Model>,
+    pub row: Arc<buying_group_member::Model>,
+    pub contact: Option<Arc<contact::Model>>,
     facts_role: crate::domain::model::BuyingRole,
     facts_stance: crate::domain::model::Stance,
     facts_influence: crate::domain::model::Influence,
@@ -111,10 +112,10 @@ pub async fn load_inputs(
     let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
     let member_rows = members::for_opportunities(ctx, conn, &ids).await?;
     let contact_ids: Vec<Uuid> = member_rows.iter().map(|m| m.contact_id).collect();
-    let contact_rows: HashMap<Uuid, contact::Model> = contacts::get_many(ctx, conn, &contact_ids)
+    let contact_rows: HashMap<Uuid, Arc<contact::Model>> = contacts::get_many(ctx, conn, &contact_ids)
         .await?
         .into_iter()
-        .map(|c| (c.id, c))
+        .map(|c| (c.id, Arc::new(c)))
         .collect();
     let interaction_rows = interactions::for_opportunities(ctx, conn, &ids).await?;
     let link_rows = interactions::links_for_opportunities(ctx, conn, &ids).await?;
@@ -155,7 +156,7 @@ pub async fn load_inputs(
             facts_stance: parse_stored(&row.stance)?,
             facts_influence: parse_stored(&row.influence)?,
             facts_bandwidth: parse_stored(&row.bandwidth)?,
-            row,
+            row: Arc::new(row),
         });
     }
     let mut links: HashMap<Uuid, (Vec<u16>, Vec<u16>)> = HashMap::new();

@@ -174,17 +174,30 @@ impl Loaders {
             .await
     }
 
+    /// Like [`prime_groups`](Self::prime_groups), with every member's contact, in one query.
+    pub async fn prime_groups_with_contacts(&self, deal_ids: &[Uuid]) -> AppResult<()> {
+        let (ctx, db) = (&self.ctx, self.store.reader());
+        let (members, contacts) = (&self.members, &self.contacts);
+        self.groups
+            .load(deal_ids, |keys| async move {
+                let joined = members::for_opportunities_with_contacts(ctx, db, &keys).await?;
+                let mut rows = Vec::with_capacity(joined.len());
+                let mut found = Vec::with_capacity(joined.len());
+                for (member, contact) in joined {
+                    let member = Arc::new(member);
+                    found.push((member.contact_id, contact.map(Arc::new)));
+                    rows.push(member);
+                }
+                contacts.fill(found);
+                members.fill(rows.iter().map(|m| (m.id, Some(Arc::clone(m)))));
+                Ok(grouped(&keys, rows, |m| m.opportunity_id))
+            })
+            .await
+    }
+
     pub async fn group(&self, deal_id: Uuid) -> AppResult<Arc<Vec<Arc<buying_group_member::Model>>>> {
         self.prime_groups(&[deal_id]).await?;
         Ok(self.groups.get(&deal_id).unwrap_or_default())
-    }
-
-    /// The contacts of the already loaded groups of `deal_ids`.
-    pub fn group_contact_ids(&self, deal_ids: &[Uuid]) -> Vec<Uuid> {
-        let groups = deal_ids.iter().filter_map(|id| self.groups.get(id));
-        groups
-            .flat_map(|group| group.iter().map(|m| m.contact_id).collect::<Vec<_>>())
-            .collect()
     }
 
     pub async fn member(&self, id: Uuid) -> AppResult<Option<Arc<buying_group_member::Model>>> {
@@ -214,7 +227,7 @@ impl Loaders {
         Ok(self.links.get(&interaction_id).unwrap_or_default())
     }
 
-    /// The risk facts of one deal: six queries the first time, shared by everything that
+    /// The risk facts of one deal: five queries the first time, shared by everything that
     /// needs them in this request (its contacts are remembered too).
     pub async fn deal_inputs(&self, deal_id: Uuid) -> AppResult<Arc<DealInputs>> {
         let deal = self

@@ -122,10 +122,10 @@ pub async fn list_opportunities(
     let group_of_nodes = look_ahead.field("nodes").field("buyingGroup");
     if group.exists() || group_of_nodes.exists() {
         let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-        scope.loaders.prime_groups(&ids).await?;
         if group.field("contact").exists() || group_of_nodes.field("contact").exists() {
-            let contacts = scope.loaders.group_contact_ids(&ids);
-            scope.loaders.prime_contacts(&contacts).await?;
+            scope.loaders.prime_groups_with_contacts(&ids).await?;
+        } else {
+            scope.loaders.prime_groups(&ids).await?;
         }
     }
     Ok(connection(page, CountQuery::Opportunities { filter }, Opportunity))

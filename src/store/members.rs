@@ -2,8 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use entity::buying_group_member::{ActiveModel, Column, Entity, Model};
+use entity::contact;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
+};
 use uuid::Uuid;
 
 use super::{Conn, constraint_error, db_error, scope};
@@ -52,6 +55,28 @@ pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppRes
 pub async fn for_opportunities(ctx: &TenantCtx, conn: &impl Conn, opportunity_ids: &[Uuid]) -> AppResult<Vec<Model>> {
     scope::select::<Entity>(ctx)
         .filter(Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await
+        .map_err(db_error)
+}
+
+/// The buying groups of several deals with each member's contact, in one joined query (the
+/// join includes the tenant, so a contact can only come from the caller's tenant).
+pub async fn for_opportunities_with_contacts(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    opportunity_ids: &[Uuid],
+) -> AppResult<Vec<(Model, Option<contact::Model>)>> {
+    let member_contact: RelationDef = Entity::belongs_to(contact::Entity)
+        .from((Column::TenantId, Column::ContactId))
+        .to((contact::Column::TenantId, contact::Column::Id))
+        .into();
+    scope::select::<Entity>(ctx)
+        .filter(Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
+        .select_also(contact::Entity)
+        .join(JoinType::LeftJoin, member_contact)
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .all(conn)

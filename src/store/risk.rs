@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelec
 use uuid::Uuid;
 
 use super::opportunities::parse_stored;
-use super::{Conn, contacts, db_error, interactions, members, opportunities, scope};
+use super::{Conn, db_error, interactions, members, opportunities, scope};
 use crate::domain::model::{RiskFactorCode, RiskLevel, Stage};
 use crate::domain::risk::{
     Assessment, CloseDateChangeFacts, DealFacts, InteractionFacts, MemberFacts, StageChangeFacts,
@@ -100,7 +100,7 @@ impl DealInputs {
     }
 }
 
-/// Loads the facts of `deals` with six queries, however many deals, members and interactions.
+/// Loads the facts of `deals` with five queries, however many deals, members and interactions.
 pub async fn load_inputs(
     ctx: &TenantCtx,
     conn: &impl Conn,
@@ -110,13 +110,7 @@ pub async fn load_inputs(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
-    let member_rows = members::for_opportunities(ctx, conn, &ids).await?;
-    let contact_ids: Vec<Uuid> = member_rows.iter().map(|m| m.contact_id).collect();
-    let contact_rows: HashMap<Uuid, Arc<contact::Model>> = contacts::get_many(ctx, conn, &contact_ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, Arc::new(c)))
-        .collect();
+    let member_rows = members::for_opportunities_with_contacts(ctx, conn, &ids).await?;
     let interaction_rows = interactions::for_opportunities(ctx, conn, &ids).await?;
     let link_rows = interactions::links_for_opportunities(ctx, conn, &ids).await?;
     let stage_rows = opportunities::stage_history(ctx, conn, &ids).await?;
@@ -142,7 +136,7 @@ pub async fn load_inputs(
     }
     // Member id → (deal, index in its group).
     let mut member_slot: HashMap<Uuid, u16> = HashMap::with_capacity(member_rows.len());
-    for row in member_rows {
+    for (row, contact) in member_rows {
         let Some(inputs) = by_deal.get_mut(&row.opportunity_id) else {
             continue;
         };
@@ -151,7 +145,7 @@ pub async fn load_inputs(
         };
         member_slot.insert(row.id, index);
         inputs.members.push(MemberInput {
-            contact: contact_rows.get(&row.contact_id).cloned(),
+            contact: contact.map(Arc::new),
             facts_role: parse_stored(&row.role)?,
             facts_stance: parse_stored(&row.stance)?,
             facts_influence: parse_stored(&row.influence)?,

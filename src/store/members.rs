@@ -5,7 +5,8 @@ use entity::buying_group_member::{ActiveModel, Column, Entity, Model};
 use entity::contact;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait, RelationDef, Set,
 };
 use uuid::Uuid;
 
@@ -64,6 +65,9 @@ pub async fn for_opportunities(ctx: &TenantCtx, conn: &impl Conn, opportunity_id
 
 /// The buying groups of several deals with each member's contact, in one joined query (the
 /// join includes the tenant, so a contact can only come from the caller's tenant).
+///
+/// Rows are decoded by position: on a board of 50 deals this reads 600 rows, and decoding by
+/// column name cost more server time than the query itself.
 pub async fn for_opportunities_with_contacts(
     ctx: &TenantCtx,
     conn: &impl Conn,
@@ -73,15 +77,68 @@ pub async fn for_opportunities_with_contacts(
         .from((Column::TenantId, Column::ContactId))
         .to((contact::Column::TenantId, contact::Column::Id))
         .into();
-    scope::select::<Entity>(ctx)
-        .filter(Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
-        .select_also(contact::Entity)
+    let query = scope::select::<Entity>(ctx)
+        .select_only()
+        .columns([
+            Column::TenantId,
+            Column::Id,
+            Column::OpportunityId,
+            Column::ContactId,
+            Column::Role,
+            Column::Stance,
+            Column::CanVeto,
+            Column::Influence,
+            Column::Bandwidth,
+            Column::Notes,
+            Column::CreatedAt,
+        ])
+        .columns([
+            contact::Column::Id,
+            contact::Column::AccountId,
+            contact::Column::FullName,
+            contact::Column::Title,
+            contact::Column::Email,
+            contact::Column::CreatedAt,
+        ])
         .join(JoinType::LeftJoin, member_contact)
+        .filter(Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
-        .all(conn)
-        .await
-        .map_err(db_error)
+        .into_query();
+    let rows = conn.query_all(&query).await.map_err(db_error)?;
+    rows.iter()
+        .map(|r| decode_member_and_contact(r).map_err(db_error))
+        .collect()
+}
+
+/// One row of [`for_opportunities_with_contacts`], by column position.
+fn decode_member_and_contact(r: &QueryResult) -> Result<(Model, Option<contact::Model>), DbErr> {
+    let member = Model {
+        tenant_id: r.try_get_by_index(0)?,
+        id: r.try_get_by_index(1)?,
+        opportunity_id: r.try_get_by_index(2)?,
+        contact_id: r.try_get_by_index(3)?,
+        role: r.try_get_by_index(4)?,
+        stance: r.try_get_by_index(5)?,
+        can_veto: r.try_get_by_index(6)?,
+        influence: r.try_get_by_index(7)?,
+        bandwidth: r.try_get_by_index(8)?,
+        notes: r.try_get_by_index(9)?,
+        created_at: r.try_get_by_index(10)?,
+    };
+    let contact = match r.try_get_by_index::<Option<Uuid>>(11)? {
+        Some(id) => Some(contact::Model {
+            tenant_id: member.tenant_id.clone(),
+            id,
+            account_id: r.try_get_by_index(12)?,
+            full_name: r.try_get_by_index(13)?,
+            title: r.try_get_by_index(14)?,
+            email: r.try_get_by_index(15)?,
+            created_at: r.try_get_by_index(16)?,
+        }),
+        None => None,
+    };
+    Ok((member, contact))
 }
 
 pub async fn contact_in_group(

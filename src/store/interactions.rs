@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use entity::interaction::{ActiveModel, Column, Entity, Model};
 use entity::interaction_member;
-use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 use super::page::{self, Key, Ordering, Page, Window};
@@ -71,12 +71,20 @@ pub async fn count_for_opportunity(ctx: &TenantCtx, conn: &impl Conn, opportunit
         .map_err(db_error)
 }
 
-/// All interactions of several deals (for risk assessment), oldest first.
-pub async fn for_opportunities(ctx: &TenantCtx, conn: &impl Conn, opportunity_ids: &[Uuid]) -> AppResult<Vec<Model>> {
+/// When each interaction of several deals happened, oldest first: `(id, deal, occurred_at)`.
+/// Only what risk needs, decoded by position (a deal page reads every interaction of its deal).
+pub async fn times_for_opportunities(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    opportunity_ids: &[Uuid],
+) -> AppResult<Vec<(Uuid, Uuid, DateTime<Utc>)>> {
     scope::select::<Entity>(ctx)
+        .select_only()
+        .columns([Column::Id, Column::OpportunityId, Column::OccurredAt])
         .filter(Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
         .order_by_asc(Column::OccurredAt)
         .order_by_asc(Column::Id)
+        .into_tuple()
         .all(conn)
         .await
         .map_err(db_error)
@@ -95,17 +103,34 @@ pub async fn links(
         .map_err(db_error)
 }
 
-/// Participant and `about` links of all interactions of several deals.
+/// Participant and `about` links of all interactions of several deals, decoded by position.
 pub async fn links_for_opportunities(
     ctx: &TenantCtx,
     conn: &impl Conn,
     opportunity_ids: &[Uuid],
 ) -> AppResult<Vec<interaction_member::Model>> {
-    scope::select::<interaction_member::Entity>(ctx)
-        .filter(interaction_member::Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
+    use interaction_member::Column as Link;
+    let rows: Vec<(Uuid, Uuid, Uuid, bool)> = scope::select::<interaction_member::Entity>(ctx)
+        .select_only()
+        .columns([Link::InteractionId, Link::MemberId, Link::OpportunityId, Link::Direct])
+        .filter(Link::OpportunityId.is_in(opportunity_ids.iter().copied()))
+        .into_tuple()
         .all(conn)
         .await
-        .map_err(db_error)
+        .map_err(db_error)?;
+    let tenant = ctx.tenant().as_str();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(interaction_id, member_id, opportunity_id, direct)| interaction_member::Model {
+                tenant_id: tenant.to_owned(),
+                interaction_id,
+                member_id,
+                opportunity_id,
+                direct,
+            },
+        )
+        .collect())
 }
 
 /// Inserts the interaction and its links. Members must already be checked to belong to the

@@ -111,7 +111,7 @@ pub async fn load_inputs(
     }
     let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
     let member_rows = members::for_opportunities_with_contacts(ctx, conn, &ids).await?;
-    let interaction_rows = interactions::for_opportunities(ctx, conn, &ids).await?;
+    let interaction_rows = interactions::times_for_opportunities(ctx, conn, &ids).await?;
     let link_rows = interactions::links_for_opportunities(ctx, conn, &ids).await?;
     let stage_rows = opportunities::stage_history(ctx, conn, &ids).await?;
     let close_rows = opportunities::close_date_history(ctx, conn, &ids).await?;
@@ -167,14 +167,14 @@ pub async fn load_inputs(
             }
         }
     }
-    for row in interaction_rows {
-        let Some(inputs) = by_deal.get_mut(&row.opportunity_id) else {
+    for (id, deal_id, occurred_at) in interaction_rows {
+        let Some(inputs) = by_deal.get_mut(&deal_id) else {
             continue;
         };
-        let (participants, about) = links.remove(&row.id).unwrap_or_default();
+        let (participants, about) = links.remove(&id).unwrap_or_default();
         inputs.interactions.push(InteractionInput {
-            id: row.id,
-            occurred_at: row.occurred_at,
+            id,
+            occurred_at,
             participants,
             about,
         });

@@ -303,8 +303,11 @@ impl Opportunity {
     async fn buying_group(&self, ctx: &Context<'_>) -> Result<Vec<BuyingGroupMember>> {
         let (scope, _) = scope(ctx)?;
         let group = scope.loaders.group(self.0.id).await?;
-        let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
-        scope.loaders.prime_contacts(&contact_ids).await?;
+        if ctx.look_ahead().field("contact").exists() {
+            // One query for the group's contacts (none if a page already loaded them).
+            let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
+            scope.loaders.prime_contacts(&contact_ids).await?;
+        }
         Ok(group.iter().map(|m| BuyingGroupMember(Arc::clone(m))).collect())
     }
 
@@ -322,7 +325,12 @@ impl Opportunity {
         let ids: Vec<Uuid> = page.items.iter().map(|(_, i)| i.id).collect();
         if !ids.is_empty() {
             scope.loaders.prime_links(&ids).await?;
-            scope.loaders.prime_groups(&[self.0.id]).await?;
+            let node = ctx.look_ahead().field("edges").field("node");
+            if node.field("participants").field("contact").exists() || node.field("about").field("contact").exists() {
+                scope.loaders.prime_groups_with_contacts(&[self.0.id]).await?;
+            } else {
+                scope.loaders.prime_groups(&[self.0.id]).await?;
+            }
         }
         scope.loaders.remember_opportunities(std::slice::from_ref(&self.0));
         Ok(connection(
@@ -471,8 +479,10 @@ impl Interaction {
         let (scope, _) = scope(ctx)?;
         let links = scope.loaders.links(self.0.id).await?;
         let group = scope.loaders.group(self.0.opportunity_id).await?;
-        let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
-        scope.loaders.prime_contacts(&contact_ids).await?;
+        if ctx.look_ahead().field("contact").exists() {
+            let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
+            scope.loaders.prime_contacts(&contact_ids).await?;
+        }
         // In the order the members joined the group, which is stable for clients.
         Ok(group
             .iter()

@@ -58,6 +58,16 @@ async fn the_board_costs_the_same_statements_for_10_and_50_deals() {
     }
     assert_eq!(costs[0], costs[1], "statements at page sizes 10 and 50: {costs:?}");
     assert!(costs[0] <= 6, "the board ran {} statements", costs[0]);
+
+    // Without contacts, the group is still one query for the page, and no contact is read.
+    let lean = "query($n: Int!) { opportunities(first: $n) { edges { node { id buyingGroup { role } } } } }";
+    let mut lean_costs = Vec::new();
+    for size in [10, 50] {
+        let before = app.store.statements_executed();
+        app.ok(&token, lean, json!({ "n": size })).await;
+        lean_costs.push(app.store.statements_executed() - before);
+    }
+    assert_eq!(lean_costs, vec![2, 2], "the page and the groups");
 }
 
 const DEAL_PAGE: &str = "query($id: ID!) { opportunity(id: $id) { name account { name }

@@ -112,22 +112,28 @@ pub async fn list_opportunities(
     // Relations the client asked for are loaded for the whole page at once: one query each,
     // whatever the page size.
     let look_ahead = ctx.look_ahead();
-    if look_ahead.field("edges").field("node").field("account").exists()
-        || look_ahead.field("nodes").field("account").exists()
-    {
-        let account_ids: Vec<Uuid> = rows.iter().map(|m| m.account_id).collect();
-        scope.loaders.prime_accounts(&account_ids).await?;
-    }
-    let group = look_ahead.field("edges").field("node").field("buyingGroup");
-    let group_of_nodes = look_ahead.field("nodes").field("buyingGroup");
-    if group.exists() || group_of_nodes.exists() {
-        let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-        if group.field("contact").exists() || group_of_nodes.field("contact").exists() {
-            scope.loaders.prime_groups_with_contacts(&ids).await?;
-        } else {
-            scope.loaders.prime_groups(&ids).await?;
+    let (node, nodes) = (look_ahead.field("edges").field("node"), look_ahead.field("nodes"));
+    let wants_accounts = node.field("account").exists() || nodes.field("account").exists();
+    let (group, group_of_nodes) = (node.field("buyingGroup"), nodes.field("buyingGroup"));
+    let wants_groups = group.exists() || group_of_nodes.exists();
+    let wants_contacts = group.field("contact").exists() || group_of_nodes.field("contact").exists();
+    let account_ids: Vec<Uuid> = rows.iter().map(|m| m.account_id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    // Independent reads, run side by side on two pooled connections.
+    let accounts = async {
+        match wants_accounts {
+            true => scope.loaders.prime_accounts(&account_ids).await,
+            false => Ok(()),
         }
-    }
+    };
+    let groups = async {
+        match (wants_groups, wants_contacts) {
+            (true, true) => scope.loaders.prime_groups_with_contacts(&ids).await,
+            (true, false) => scope.loaders.prime_groups(&ids).await,
+            (false, _) => Ok(()),
+        }
+    };
+    tokio::try_join!(accounts, groups)?;
     Ok(connection(page, CountQuery::Opportunities { filter }, Opportunity))
 }
 

@@ -106,7 +106,7 @@ async fn write(conn: &impl Conn, tenant: &TenantId, clock: &Clock) -> AppResult<
 
     // Accounts and their people. Nothing records who created them, so the system writes them.
     let mut account_ids: HashMap<&str, Uuid> = HashMap::new();
-    let mut contact_ids: HashMap<(&str, &str), Uuid> = HashMap::new();
+    let mut contact_ids: HashMap<(&str, &str), (Uuid, &str)> = HashMap::new();
     for account in ACCOUNTS {
         let created = clock.at(account.since);
         let row = accounts::insert(
@@ -135,7 +135,7 @@ async fn write(conn: &impl Conn, tenant: &TenantId, clock: &Clock) -> AppResult<
                 created + minutes(i),
             )
             .await?;
-            contact_ids.insert((account.name, *full_name), contact.id);
+            contact_ids.insert((account.name, *full_name), (contact.id, *title));
             report.contacts += 1;
         }
     }
@@ -169,7 +169,7 @@ async fn write(conn: &impl Conn, tenant: &TenantId, clock: &Clock) -> AppResult<
 
         let mut member_ids: HashMap<&str, Uuid> = HashMap::new();
         for (i, m) in deal.members.iter().enumerate() {
-            let contact_id = *contact_ids
+            let (contact_id, title) = *contact_ids
                 .get(&(deal.account, m.contact))
                 .ok_or_else(|| bad_data(deal.name, m.contact))?;
             let row = members::insert(
@@ -178,6 +178,8 @@ async fn write(conn: &impl Conn, tenant: &TenantId, clock: &Clock) -> AppResult<
                 members::NewMember {
                     opportunity_id: current.id,
                     contact_id,
+                    contact_name: m.contact.to_owned(),
+                    contact_title: Some(title.to_owned()),
                     role: m.role,
                     stance: m.stance,
                     can_veto: m.veto,

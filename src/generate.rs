@@ -795,6 +795,8 @@ impl TenantGenerator {
                 id: Set(m.id),
                 opportunity_id: Set(id),
                 contact_id: Set(company.people[m.person].id),
+                contact_name: Set(company.people[m.person].name.clone()),
+                contact_title: Set(Some(company.people[m.person].title.to_owned())),
                 role: Set(m.role.as_str().to_owned()),
                 stance: Set(m.stance.as_str().to_owned()),
                 can_veto: Set(m.can_veto),

@@ -9,6 +9,10 @@ pub struct Model {
     pub id: Uuid,
     pub opportunity_id: Uuid,
     pub contact_id: Uuid,
+    /// The contact's `full_name` when the member joined (contacts cannot be renamed).
+    pub contact_name: String,
+    /// The contact's `title` when the member joined.
+    pub contact_title: Option<String>,
     pub role: String,
     pub stance: String,
     pub can_veto: bool,

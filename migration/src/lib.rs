@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_init;
 mod m20261126_000002_bench_indexes;
+mod m20261126_000003_member_contact_names;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_bench_indexes::Migration),
+            Box::new(m20261126_000003_member_contact_names::Migration),
         ]
     }
 }

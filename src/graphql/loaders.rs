@@ -253,17 +253,10 @@ impl Loaders {
             .ok_or(AppError::NotFound("opportunity"))
     }
 
-    /// The facts of a deal hold its group, contacts and links: the page's other resolvers
-    /// need not read them again.
+    /// The facts of a deal hold its group and its links: the page's other resolvers need not
+    /// read them again.
     fn remember_inputs(&self, inputs: &DealInputs) {
         let deal_id = inputs.deal.id;
-        self.contacts.fill(
-            inputs
-                .members
-                .iter()
-                .filter_map(|m| m.contact.clone())
-                .map(|c| (c.id, Some(c))),
-        );
         self.members
             .fill(inputs.members.iter().map(|m| (m.row.id, Some(m.row.clone()))));
         if self.groups.missing(&[deal_id]).len() == 1 {

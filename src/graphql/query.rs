@@ -116,7 +116,9 @@ pub async fn list_opportunities(
     let wants_accounts = node.field("account").exists() || nodes.field("account").exists();
     let (group, group_of_nodes) = (node.field("buyingGroup"), nodes.field("buyingGroup"));
     let wants_groups = group.exists() || group_of_nodes.exists();
-    let wants_contacts = group.field("contact").exists() || group_of_nodes.field("contact").exists();
+    // Names and titles come with the members; whole contacts only when asked for.
+    let wants_contacts = super::types::contact_needs_row(group.field("contact"))
+        || super::types::contact_needs_row(group_of_nodes.field("contact"));
     let account_ids: Vec<Uuid> = rows.iter().map(|m| m.account_id).collect();
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     // Independent reads, run side by side on two pooled connections.

@@ -176,38 +176,78 @@ impl Account {
     }
 }
 
-/// A person at an account.
-pub struct Contact(pub Arc<contact::Model>);
+/// A person at an account: a whole contact row, or the copy of its name and title a
+/// buying-group member carries (enough for boards; the rest is loaded when asked for).
+pub enum Contact {
+    Row(Arc<contact::Model>),
+    OfMember(Arc<buying_group_member::Model>),
+}
 
 impl From<contact::Model> for Contact {
     fn from(row: contact::Model) -> Self {
-        Contact(Arc::new(row))
+        Contact::Row(Arc::new(row))
     }
+}
+
+impl Contact {
+    fn contact_id(&self) -> Uuid {
+        match self {
+            Contact::Row(row) => row.id,
+            Contact::OfMember(member) => member.contact_id,
+        }
+    }
+
+    /// The whole row: at hand, or from the request's loaders (which the lists of members
+    /// fill for the whole page when a query asks for more than names).
+    async fn row(&self, ctx: &Context<'_>) -> Result<Arc<contact::Model>> {
+        match self {
+            Contact::Row(row) => Ok(Arc::clone(row)),
+            Contact::OfMember(member) => {
+                let (scope, _) = scope(ctx)?;
+                let row = scope.loaders.contact(member.contact_id).await?;
+                Ok(row.ok_or_else(|| AppError::Internal("member without contact".into()))?)
+            }
+        }
+    }
+}
+
+/// Whether a `contact { … }` selection needs more than the name and title members carry.
+pub fn contact_needs_row(contact: async_graphql::Lookahead<'_>) -> bool {
+    ["account", "email", "createdAt"]
+        .iter()
+        .any(|field| contact.field(field).exists())
 }
 
 #[Object]
 impl Contact {
     async fn id(&self) -> ID {
-        encode(Kind::Contact, self.0.id)
+        encode(Kind::Contact, self.contact_id())
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        let account_id = self.row(ctx).await?.account_id;
         let (scope, _) = scope(ctx)?;
-        let row = scope.loaders.account(self.0.account_id).await?;
+        let row = scope.loaders.account(account_id).await?;
         Ok(Account(
             row.ok_or_else(|| AppError::Internal("contact without account".into()))?,
         ))
     }
     async fn full_name(&self) -> &str {
-        &self.0.full_name
+        match self {
+            Contact::Row(row) => &row.full_name,
+            Contact::OfMember(member) => &member.contact_name,
+        }
     }
     async fn title(&self) -> Option<&str> {
-        self.0.title.as_deref()
+        match self {
+            Contact::Row(row) => row.title.as_deref(),
+            Contact::OfMember(member) => member.contact_title.as_deref(),
+        }
     }
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.row(ctx).await?.email.clone())
     }
-    async fn created_at(&self) -> Timestamp {
-        Timestamp(self.0.created_at)
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<Timestamp> {
+        Ok(Timestamp(self.row(ctx).await?.created_at))
     }
 }
 
@@ -303,7 +343,7 @@ impl Opportunity {
     async fn buying_group(&self, ctx: &Context<'_>) -> Result<Vec<BuyingGroupMember>> {
         let (scope, _) = scope(ctx)?;
         let group = scope.loaders.group(self.0.id).await?;
-        if ctx.look_ahead().field("contact").exists() {
+        if contact_needs_row(ctx.look_ahead().field("contact")) {
             // One query for the group's contacts (none if a page already loaded them).
             let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
             scope.loaders.prime_contacts(&contact_ids).await?;
@@ -326,7 +366,9 @@ impl Opportunity {
         if !ids.is_empty() {
             scope.loaders.prime_links(&ids).await?;
             let node = ctx.look_ahead().field("edges").field("node");
-            if node.field("participants").field("contact").exists() || node.field("about").field("contact").exists() {
+            if contact_needs_row(node.field("participants").field("contact"))
+                || contact_needs_row(node.field("about").field("contact"))
+            {
                 scope.loaders.prime_groups_with_contacts(&[self.0.id]).await?;
             } else {
                 scope.loaders.prime_groups(&[self.0.id]).await?;
@@ -405,12 +447,9 @@ impl BuyingGroupMember {
     async fn id(&self) -> ID {
         encode(Kind::BuyingGroupMember, self.0.id)
     }
-    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
-        let (scope, _) = scope(ctx)?;
-        let row = scope.loaders.contact(self.0.contact_id).await?;
-        Ok(Contact(
-            row.ok_or_else(|| AppError::Internal("member without contact".into()))?,
-        ))
+    /// The person; name and title come with the member, the rest is loaded if asked for.
+    async fn contact(&self) -> Contact {
+        Contact::OfMember(Arc::clone(&self.0))
     }
     async fn role(&self) -> Result<BuyingRole> {
         Ok(stored::<model::BuyingRole>(&self.0.role)?.into())
@@ -479,7 +518,7 @@ impl Interaction {
         let (scope, _) = scope(ctx)?;
         let links = scope.loaders.links(self.0.id).await?;
         let group = scope.loaders.group(self.0.opportunity_id).await?;
-        if ctx.look_ahead().field("contact").exists() {
+        if contact_needs_row(ctx.look_ahead().field("contact")) {
             let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
             scope.loaders.prime_contacts(&contact_ids).await?;
         }

@@ -212,6 +212,8 @@ pub async fn add_member(ctx: &TenantCtx, store: &Store, input: AddMember) -> App
         let new = members::NewMember {
             opportunity_id: deal.id,
             contact_id: contact.id,
+            contact_name: contact.full_name.clone(),
+            contact_title: contact.title.clone(),
             role: input.role,
             stance: input.stance.unwrap_or(Stance::Unknown),
             can_veto: input.can_veto.unwrap_or(false),

@@ -17,6 +17,9 @@ use crate::domain::{AppResult, TenantCtx};
 pub struct NewMember {
     pub opportunity_id: Uuid,
     pub contact_id: Uuid,
+    /// The contact's name and title, copied onto the member (see the migration that added them).
+    pub contact_name: String,
+    pub contact_title: Option<String>,
     pub role: BuyingRole,
     pub stance: Stance,
     pub can_veto: bool,
@@ -52,22 +55,59 @@ pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppRes
         .map_err(db_error)
 }
 
-/// The buying groups of several deals, in the order members were added.
+/// The member columns, in the order [`decode_member`] reads them.
+const MEMBER_COLUMNS: [Column; 13] = [
+    Column::TenantId,
+    Column::Id,
+    Column::OpportunityId,
+    Column::ContactId,
+    Column::ContactName,
+    Column::ContactTitle,
+    Column::Role,
+    Column::Stance,
+    Column::CanVeto,
+    Column::Influence,
+    Column::Bandwidth,
+    Column::Notes,
+    Column::CreatedAt,
+];
+
+/// A member from the first 13 columns of a row, by position: boards read hundreds of members,
+/// and decoding by column name cost more server time than the query itself.
+fn decode_member(r: &QueryResult) -> Result<Model, DbErr> {
+    Ok(Model {
+        tenant_id: r.try_get_by_index(0)?,
+        id: r.try_get_by_index(1)?,
+        opportunity_id: r.try_get_by_index(2)?,
+        contact_id: r.try_get_by_index(3)?,
+        contact_name: r.try_get_by_index(4)?,
+        contact_title: r.try_get_by_index(5)?,
+        role: r.try_get_by_index(6)?,
+        stance: r.try_get_by_index(7)?,
+        can_veto: r.try_get_by_index(8)?,
+        influence: r.try_get_by_index(9)?,
+        bandwidth: r.try_get_by_index(10)?,
+        notes: r.try_get_by_index(11)?,
+        created_at: r.try_get_by_index(12)?,
+    })
+}
+
+/// The buying groups of several deals, in the order members were added. Members carry their
+/// contact's name and title, which is all a board shows of the contact.
 pub async fn for_opportunities(ctx: &TenantCtx, conn: &impl Conn, opportunity_ids: &[Uuid]) -> AppResult<Vec<Model>> {
-    scope::select::<Entity>(ctx)
+    let query = scope::select::<Entity>(ctx)
+        .select_only()
+        .columns(MEMBER_COLUMNS)
         .filter(Column::OpportunityId.is_in(opportunity_ids.iter().copied()))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
-        .all(conn)
-        .await
-        .map_err(db_error)
+        .into_query();
+    let rows = conn.query_all(&query).await.map_err(db_error)?;
+    rows.iter().map(|r| decode_member(r).map_err(db_error)).collect()
 }
 
-/// The buying groups of several deals with each member's contact, in one joined query (the
-/// join includes the tenant, so a contact can only come from the caller's tenant).
-///
-/// Rows are decoded by position: on a board of 50 deals this reads 600 rows, and decoding by
-/// column name cost more server time than the query itself.
+/// The buying groups of several deals with each member's whole contact, in one joined query
+/// (the join includes the tenant, so a contact can only come from the caller's tenant).
 pub async fn for_opportunities_with_contacts(
     ctx: &TenantCtx,
     conn: &impl Conn,
@@ -79,19 +119,7 @@ pub async fn for_opportunities_with_contacts(
         .into();
     let query = scope::select::<Entity>(ctx)
         .select_only()
-        .columns([
-            Column::TenantId,
-            Column::Id,
-            Column::OpportunityId,
-            Column::ContactId,
-            Column::Role,
-            Column::Stance,
-            Column::CanVeto,
-            Column::Influence,
-            Column::Bandwidth,
-            Column::Notes,
-            Column::CreatedAt,
-        ])
+        .columns(MEMBER_COLUMNS)
         .columns([
             contact::Column::Id,
             contact::Column::AccountId,
@@ -113,28 +141,16 @@ pub async fn for_opportunities_with_contacts(
 
 /// One row of [`for_opportunities_with_contacts`], by column position.
 fn decode_member_and_contact(r: &QueryResult) -> Result<(Model, Option<contact::Model>), DbErr> {
-    let member = Model {
-        tenant_id: r.try_get_by_index(0)?,
-        id: r.try_get_by_index(1)?,
-        opportunity_id: r.try_get_by_index(2)?,
-        contact_id: r.try_get_by_index(3)?,
-        role: r.try_get_by_index(4)?,
-        stance: r.try_get_by_index(5)?,
-        can_veto: r.try_get_by_index(6)?,
-        influence: r.try_get_by_index(7)?,
-        bandwidth: r.try_get_by_index(8)?,
-        notes: r.try_get_by_index(9)?,
-        created_at: r.try_get_by_index(10)?,
-    };
-    let contact = match r.try_get_by_index::<Option<Uuid>>(11)? {
+    let member = decode_member(r)?;
+    let contact = match r.try_get_by_index::<Option<Uuid>>(13)? {
         Some(id) => Some(contact::Model {
             tenant_id: member.tenant_id.clone(),
             id,
-            account_id: r.try_get_by_index(12)?,
-            full_name: r.try_get_by_index(13)?,
-            title: r.try_get_by_index(14)?,
-            email: r.try_get_by_index(15)?,
-            created_at: r.try_get_by_index(16)?,
+            account_id: r.try_get_by_index(14)?,
+            full_name: r.try_get_by_index(15)?,
+            title: r.try_get_by_index(16)?,
+            email: r.try_get_by_index(17)?,
+            created_at: r.try_get_by_index(18)?,
         }),
         None => None,
     };
@@ -161,6 +177,8 @@ pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, new: NewMember, now: Date
         id: Set(Uuid::now_v7()),
         opportunity_id: Set(new.opportunity_id),
         contact_id: Set(new.contact_id),
+        contact_name: Set(new.contact_name),
+        contact_title: Set(new.contact_title),
         role: Set(new.role.as_str().to_owned()),
         stance: Set(new.stance.as_str().to_owned()),
         can_veto: Set(new.can_veto),

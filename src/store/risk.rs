@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use entity::{buying_group_member, contact, interaction_member, opportunity, risk_history};
+use entity::{buying_group_member, interaction_member, opportunity, risk_history};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
@@ -21,7 +21,6 @@ use crate::domain::{AppResult, TenantCtx};
 /// One member as the engine needs it, with the rows behind it (for evidence).
 pub struct MemberInput {
     pub row: Arc<buying_group_member::Model>,
-    pub contact: Option<Arc<contact::Model>>,
     facts_role: crate::domain::model::BuyingRole,
     facts_stance: crate::domain::model::Stance,
     facts_influence: crate::domain::model::Influence,
@@ -55,8 +54,8 @@ impl DealInputs {
             .members
             .iter()
             .map(|m| MemberFacts {
-                name: m.contact.as_ref().map_or("(unknown contact)", |c| c.full_name.as_str()),
-                title: m.contact.as_ref().and_then(|c| c.title.as_deref()),
+                name: m.row.contact_name.as_str(),
+                title: m.row.contact_title.as_deref(),
                 role: m.facts_role,
                 stance: m.facts_stance,
                 can_veto: m.row.can_veto,
@@ -110,7 +109,7 @@ pub async fn load_inputs(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
-    let member_rows = members::for_opportunities_with_contacts(ctx, conn, &ids).await?;
+    let member_rows = members::for_opportunities(ctx, conn, &ids).await?;
     let interaction_rows = interactions::times_for_opportunities(ctx, conn, &ids).await?;
     let link_rows = interactions::links_for_opportunities(ctx, conn, &ids).await?;
     let stage_rows = opportunities::stage_history(ctx, conn, &ids).await?;
@@ -136,7 +135,7 @@ pub async fn load_inputs(
     }
     // Member id → (deal, index in its group).
     let mut member_slot: HashMap<Uuid, u16> = HashMap::with_capacity(member_rows.len());
-    for (row, contact) in member_rows {
+    for row in member_rows {
         let Some(inputs) = by_deal.get_mut(&row.opportunity_id) else {
             continue;
         };
@@ -145,7 +144,6 @@ pub async fn load_inputs(
         };
         member_slot.insert(row.id, index);
         inputs.members.push(MemberInput {
-            contact: contact.map(Arc::new),
             facts_role: parse_stored(&row.role)?,
             facts_stance: parse_stored(&row.stance)?,
             facts_influence: parse_stored(&row.influence)?,

@@ -68,6 +68,22 @@ async fn the_board_costs_the_same_statements_for_10_and_50_deals() {
         lean_costs.push(app.store.statements_executed() - before);
     }
     assert_eq!(lean_costs, vec![2, 2], "the page and the groups");
+
+    // Members carry their contact's name; asking for more of the contact loads the page's
+    // contacts with the groups, still in one query.
+    let emails = "query($n: Int!) { opportunities(first: $n) { edges { node { buyingGroup { contact { fullName email } } } } } }";
+    let mut email_costs = Vec::new();
+    for size in [10, 50] {
+        let before = app.store.statements_executed();
+        let data = app.ok(&token, emails, json!({ "n": size })).await;
+        email_costs.push(app.store.statements_executed() - before);
+        let contact = &data["opportunities"]["edges"][0]["node"]["buyingGroup"][0]["contact"];
+        assert!(
+            contact["fullName"].is_string() && contact["email"].is_null(),
+            "{contact}"
+        );
+    }
+    assert_eq!(email_costs, vec![2, 2], "the page and the groups with their contacts");
 }
 
 const DEAL_PAGE: &str = "query($id: ID!) { opportunity(id: $id) { name account { name }

@@ -90,7 +90,6 @@ pub struct Loaders {
     contacts: Cache<Uuid, Option<Arc<contact::Model>>>,
     opportunities: Cache<Uuid, Option<Arc<opportunity::Model>>>,
     groups: Cache<Uuid, Arc<Vec<Arc<buying_group_member::Model>>>>,
-    members: Cache<Uuid, Option<Arc<buying_group_member::Model>>>,
     links: Cache<Uuid, Arc<Vec<interaction_member::Model>>>,
     inputs: Cache<Uuid, Option<Arc<DealInputs>>>,
     policy: Cache<(), Arc<RiskPolicy>>,
@@ -105,7 +104,6 @@ impl Loaders {
             contacts: Cache::new(),
             opportunities: Cache::new(),
             groups: Cache::new(),
-            members: Cache::new(),
             links: Cache::new(),
             inputs: Cache::new(),
             policy: Cache::new(),
@@ -160,7 +158,6 @@ impl Loaders {
     /// Loads the buying groups of `deal_ids` not already loaded, in one query.
     pub async fn prime_groups(&self, deal_ids: &[Uuid]) -> AppResult<()> {
         let (ctx, db) = (&self.ctx, self.store.reader());
-        let members = &self.members;
         self.groups
             .load(deal_ids, |keys| async move {
                 let rows: Vec<Arc<buying_group_member::Model>> = members::for_opportunities(ctx, db, &keys)
@@ -168,7 +165,6 @@ impl Loaders {
                     .into_iter()
                     .map(Arc::new)
                     .collect();
-                members.fill(rows.iter().map(|m| (m.id, Some(Arc::clone(m)))));
                 Ok(grouped(&keys, rows, |m| m.opportunity_id))
             })
             .await
@@ -177,7 +173,7 @@ impl Loaders {
     /// Like [`prime_groups`](Self::prime_groups), with every member's contact, in one query.
     pub async fn prime_groups_with_contacts(&self, deal_ids: &[Uuid]) -> AppResult<()> {
         let (ctx, db) = (&self.ctx, self.store.reader());
-        let (members, contacts) = (&self.members, &self.contacts);
+        let contacts = &self.contacts;
         self.groups
             .load(deal_ids, |keys| async move {
                 let joined = members::for_opportunities_with_contacts(ctx, db, &keys).await?;
@@ -189,7 +185,6 @@ impl Loaders {
                     rows.push(member);
                 }
                 contacts.fill(found);
-                members.fill(rows.iter().map(|m| (m.id, Some(Arc::clone(m)))));
                 Ok(grouped(&keys, rows, |m| m.opportunity_id))
             })
             .await
@@ -198,16 +193,6 @@ impl Loaders {
     pub async fn group(&self, deal_id: Uuid) -> AppResult<Arc<Vec<Arc<buying_group_member::Model>>>> {
         self.prime_groups(&[deal_id]).await?;
         Ok(self.groups.get(&deal_id).unwrap_or_default())
-    }
-
-    pub async fn member(&self, id: Uuid) -> AppResult<Option<Arc<buying_group_member::Model>>> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
-        self.members
-            .load(&[id], |keys| async move {
-                Ok(by_id(&keys, members::get_many(ctx, db, &keys).await?, |r| r.id))
-            })
-            .await?;
-        Ok(self.members.get(&id).flatten())
     }
 
     /// Loads participant/about links of `interaction_ids` not already loaded, in one query.
@@ -257,8 +242,6 @@ impl Loaders {
     /// read them again.
     fn remember_inputs(&self, inputs: &DealInputs) {
         let deal_id = inputs.deal.id;
-        self.members
-            .fill(inputs.members.iter().map(|m| (m.row.id, Some(m.row.clone()))));
         if self.groups.missing(&[deal_id]).len() == 1 {
             let group = inputs.members.iter().map(|m| Arc::clone(&m.row)).collect();
             self.groups.fill([(deal_id, Arc::new(group))]);

@@ -47,14 +47,6 @@ pub async fn get(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<Optio
         .map_err(db_error)
 }
 
-pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppResult<Vec<Model>> {
-    scope::select::<Entity>(ctx)
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-        .map_err(db_error)
-}
-
 /// The member columns, in the order [`decode_member`] reads them.
 const MEMBER_COLUMNS: [Column; 13] = [
     Column::TenantId,

@@ -123,10 +123,6 @@ impl Store {
         self.db.ping().await.is_ok()
     }
 
-    pub fn backend(&self) -> DbBackend {
-        self.db.get_database_backend()
-    }
-
     /// The connection for reads (outside any transaction).
     pub fn reader(&self) -> &DatabaseConnection {
         &self.db

@@ -155,14 +155,6 @@ impl<T> Page<T> {
             has_previous_page: self.has_previous_page,
         }
     }
-
-    pub fn empty() -> Page<T> {
-        Page {
-            items: Vec::new(),
-            has_next_page: false,
-            has_previous_page: false,
-        }
-    }
 }
 
 /// Adds the window's cursor condition, order and limit to `select`.

@@ -226,12 +226,14 @@ fn document_operation_name(query: &str) -> Option<String> {
 }
 
 /// True if the request would run a mutation (refused over GET).
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+/// Parses the document once; execution reuses the parse.
+fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    let wanted = request.operation_name.clone();
+    let Ok(doc) = request.parsed_query() else {
         return false;
     };
     doc.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
+        let selected = match (&wanted, name) {
             (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
             (None, _) => true,
             (Some(_), None) => false,
@@ -247,7 +249,7 @@ async fn execute(
     media: MediaType,
     via_get: bool,
 ) -> Response {
-    let requests = match batch {
+    let mut requests = match batch {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(rs) => rs,
     };
@@ -255,7 +257,7 @@ async fn execute(
         let err = AppError::bad_input("body", "send one request, or a batch of at most 10");
         return error_response(StatusCode::BAD_REQUEST, media, &err);
     }
-    if via_get && requests.iter().any(is_mutation) {
+    if via_get && requests.iter_mut().any(is_mutation) {
         let err = AppError::bad_input("query", "mutations must be sent with POST");
         let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, media, &err);
         response

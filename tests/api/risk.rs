@@ -82,7 +82,7 @@ async fn field_story(app: &TestApp, token: &str) -> Story {
 }
 
 const RISK: &str = "query($id: ID!, $asOf: DateTime) { opportunity(id: $id) { riskScore riskLevel riskFactorCodes
-    risk(asOf: $asOf) { score level factors { code severity points message recommendation members { id contact { fullName } } } }
+    risk(asOf: $asOf) { asOf score level factors { code severity points message recommendation members { id contact { fullName } } } }
     buyingGroup { id engagement lastDirectInteractionAt } } }";
 
 #[tokio::test]
@@ -201,7 +201,11 @@ async fn as_of_in_the_future_shows_the_deal_stalling_and_going_dark() {
         .collect();
     assert!(live.contains(&"STALLED") && live.contains(&"GOING_DARK"), "{live:?}");
     assert_eq!(risk["score"], 100, "capped");
-    assert!(risk["asOf"].is_null() || risk["asOf"].is_string());
+    assert_eq!(
+        risk["asOf"],
+        in_90_days.as_str(),
+        "the assessment says which instant it is for"
+    );
     // Today the deal has not been in its stage long enough to stall.
     let data = app
         .ok(&token, RISK, json!({ "id": story.deal, "asOf": days_ago(0) }))

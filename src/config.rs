@@ -68,7 +68,7 @@ pub struct GenerateArgs {
     /// How stored risk is computed: `inline` (in process, as rows are generated) or `refresh`
     /// (the periodic sweep's code path, over the written rows; slower).
     #[arg(long, value_enum, default_value = "inline")]
-    pub risk: crate::generate::RiskPath,
+    pub risk: crate::seed::generate::RiskPath,
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,

@@ -2,14 +2,14 @@
 //!
 //! Layers, one direction of dependency:
 //! `http` → `graphql` → `service` → `domain` (pure) ← `store` (sea-orm, tenant-scoped).
+//! `seed` (the demo tenant, the bench data) writes through `store`'s bulk writer.
 
 pub mod auth;
 pub mod config;
-pub mod demo;
 pub mod domain;
-pub mod generate;
 pub mod graphql;
 pub mod http;
+pub mod seed;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 use dealgraph::auth::Verifier;
 use dealgraph::config::{Cli, Command, Config, GenerateArgs};
-use dealgraph::demo;
+use dealgraph::seed::demo;
 use dealgraph::startup::{self, Server};
 use dealgraph::store::{Store, scope};
 
@@ -86,7 +86,7 @@ async fn load_demo(config: &Config) -> anyhow::Result<()> {
 /// `dealgraph generate`: writes the benchmark data set and prints what it wrote.
 async fn generate(config: &Config, args: &GenerateArgs) -> anyhow::Result<()> {
     let store = startup::connect(config).await?;
-    let plan = dealgraph::generate::Plan {
+    let plan = dealgraph::seed::generate::Plan {
         tenant: args.tenant.clone(),
         deals: args.deals,
         other_tenants: args.other_tenants,
@@ -100,7 +100,7 @@ async fn generate(config: &Config, args: &GenerateArgs) -> anyhow::Result<()> {
         risk: args.risk,
         progress: !args.no_progress,
     };
-    let generated = dealgraph::generate::run(&store, &plan).await;
+    let generated = dealgraph::seed::generate::run(&store, &plan).await;
     store.close().await;
     println!("{}", generated?);
     Ok(())

@@ -13,6 +13,7 @@ use crate::auth::Verifier;
 use crate::config::Config;
 use crate::graphql::{self, Limits};
 use crate::http::{self, AppState, HttpLimits};
+use crate::service::Services;
 use crate::store::Store;
 
 pub struct Server {
@@ -41,11 +42,11 @@ impl Server {
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
         };
-        let schema = graphql::build_schema(Some(store.clone()), limits);
+        let schema = graphql::build_schema(limits);
         let state = AppState {
             schema,
             max_aliases: config.max_aliases,
-            store: store.clone(),
+            services: Services::new(store.clone()),
             verifier: Arc::clone(&verifier),
         };
         let router = http::router(

@@ -2,10 +2,15 @@
 //!
 //! Nothing here knows about GraphQL, HTTP or SQL. Everything is testable without a database.
 
+pub mod commands;
 pub mod ctx;
+pub mod deal_record;
 pub mod error;
 pub mod model;
+pub mod page;
 pub mod pipeline;
+pub mod query;
+pub mod records;
 pub mod risk;
 pub mod values;
 

@@ -247,6 +247,50 @@ impl RiskFactorCode {
     }
 }
 
+/// A set of risk factor codes, as one bit per code (bit `i` is the code whose
+/// [`RiskFactorCode::index`] is `i`). Iterates in code order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FactorSet(u16);
+
+impl FactorSet {
+    pub const EMPTY: FactorSet = FactorSet(0);
+
+    /// The set stored as `bits`; `None` when a bit names no code (a corrupted value).
+    pub fn from_bits(bits: i64) -> Option<FactorSet> {
+        let all = (1_i64 << RiskFactorCode::ALL.len()) - 1;
+        (bits & !all == 0).then_some(FactorSet(bits as u16))
+    }
+
+    pub fn bits(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    pub fn insert(&mut self, code: RiskFactorCode) {
+        self.0 |= 1 << code.index();
+    }
+
+    pub fn contains(self, code: RiskFactorCode) -> bool {
+        self.0 & (1 << code.index()) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The codes in the set, in code order.
+    pub fn iter(self) -> impl Iterator<Item = RiskFactorCode> {
+        RiskFactorCode::ALL.iter().copied().filter(move |c| self.contains(*c))
+    }
+}
+
+impl FromIterator<RiskFactorCode> for FactorSet {
+    fn from_iter<I: IntoIterator<Item = RiskFactorCode>>(codes: I) -> Self {
+        let mut set = FactorSet::EMPTY;
+        codes.into_iter().for_each(|c| set.insert(c));
+        set
+    }
+}
+
 string_enum!(
     /// What a caller may do (from the token's `roles` claim).
     Role {
@@ -269,6 +313,21 @@ mod tests {
             assert_eq!(code.as_str().parse::<RiskFactorCode>(), Ok(*code));
         }
         assert!("closed_won".parse::<Stage>().is_err());
+    }
+
+    #[test]
+    fn factor_sets_round_trip_through_bits_in_code_order() {
+        let set: FactorSet = [RiskFactorCode::Stalled, RiskFactorCode::SingleThreaded]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [RiskFactorCode::SingleThreaded, RiskFactorCode::Stalled]
+        );
+        assert_eq!(FactorSet::from_bits(set.bits()), Some(set));
+        assert_eq!(FactorSet::from_bits(1 << 12), None, "no thirteenth factor");
+        assert_eq!(FactorSet::from_bits(-1), None);
+        assert!(FactorSet::EMPTY.is_empty());
     }
 
     #[test]

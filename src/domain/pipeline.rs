@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 use super::model::{RiskFactorCode, RiskLevel, Stage};
 
@@ -26,12 +27,103 @@ pub struct Bucket {
     pub factor_counts: [i64; 12],
 }
 
+/// One `groups` aggregate row: the open deals of one group key in one currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    /// Stage or level name, owner id, or account id.
+    pub key: String,
+    pub currency: String,
+    pub count: i64,
+    pub amount_cents: i64,
+    pub risk_score_sum: i64,
+    pub high_or_critical: i64,
+}
+
+/// What a group is the group of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupKey {
+    Stage(Stage),
+    Owner(String),
+    Account(Uuid),
+    RiskLevel(RiskLevel),
+}
+
+impl GroupKey {
+    /// Stages and levels sort in their natural order; owners and accounts by label.
+    fn rank(&self) -> usize {
+        match self {
+            GroupKey::Stage(stage) => stage.index(),
+            GroupKey::RiskLevel(level) => level.index(),
+            GroupKey::Owner(_) | GroupKey::Account(_) => 0,
+        }
+    }
+}
+
+/// One group of `PipelineHealth.groups`: every currency of one key merged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSummary {
+    pub key: GroupKey,
+    pub label: String,
+    pub count: i64,
+    pub amounts: Amounts,
+    pub average_risk_score: f64,
+    pub high_or_critical: i64,
+}
+
+/// The pipeline of a filter, with its groups when asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineHealth {
+    pub summary: Summary,
+    pub groups: Vec<GroupSummary>,
+}
+
+/// Merges the per-currency rows of each key into one group, labelled by `key_and_label`
+/// (which reads a stored key), in a stable, meaningful order: stages and levels in their
+/// natural order, owners and accounts by label.
+pub fn merge_groups<E>(
+    rows: Vec<GroupRow>,
+    key_and_label: impl Fn(&str) -> Result<(GroupKey, String), E>,
+) -> Result<Vec<GroupSummary>, E> {
+    let mut merged: BTreeMap<String, (i64, i64, i64, Amounts)> = BTreeMap::new();
+    for row in rows {
+        let entry = merged.entry(row.key).or_default();
+        entry.0 += row.count;
+        entry.1 += row.risk_score_sum;
+        entry.2 += row.high_or_critical;
+        entry.3.add(&row.currency, row.amount_cents);
+    }
+    let mut groups = Vec::with_capacity(merged.len());
+    for (raw, (count, score_sum, high, amounts)) in merged {
+        let (key, label) = key_and_label(&raw)?;
+        groups.push(GroupSummary {
+            key,
+            label,
+            count,
+            amounts,
+            average_risk_score: ratio(score_sum, count).unwrap_or(0.0),
+            high_or_critical: high,
+        });
+    }
+    groups.sort_by_key(|g| (g.key.rank(), g.label.to_lowercase()));
+    Ok(groups)
+}
+
+/// `CLOSED_WON` → `Closed won`.
+pub fn title_case(name: &str) -> String {
+    let lower = name.replace('_', " ").to_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
 /// Per-currency amounts of a bucket, by currency code.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Amounts(pub BTreeMap<String, i64>);
 
 impl Amounts {
-    fn add(&mut self, currency: &str, cents: i64) {
+    pub fn add(&mut self, currency: &str, cents: i64) {
         *self.0.entry(currency.to_owned()).or_default() += cents;
     }
 

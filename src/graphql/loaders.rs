@@ -1,23 +1,23 @@
-//! Per-request batch loading with a cache: related rows for a whole page are fetched with
-//! one query per relation, and a row asked for twice in one request is read once — also when
-//! sibling resolvers ask at the same moment (loads of one kind wait for each other, then find
-//! the rows already there).
+//! Per-request batch loading with a cache, over the service layer: related records for a
+//! whole page are fetched with one call per relation, and a record asked for twice in one
+//! request is read once — also when sibling resolvers ask at the same moment (loads of one
+//! kind wait for each other, then find the records already there).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
-use entity::{account, buying_group_member, contact, interaction_member, opportunity};
 use uuid::Uuid;
 
+use crate::domain::deal_record::{DealHistory, DealRecord};
+use crate::domain::records::{Account, Contact, Deal, Link, Member};
 use crate::domain::risk::RiskPolicy;
 use crate::domain::{AppError, AppResult, TenantCtx};
-use crate::store::risk::DealInputs;
-use crate::store::{Store, accounts, contacts, interactions, members, opportunities, policy, risk};
+use crate::service::{self, Services};
 
 /// A map filled on demand. `load` fetches only keys not seen before in this request, and one
-/// load of a kind runs at a time, so concurrent callers never fetch the same rows twice.
+/// load of a kind runs at a time, so concurrent callers never fetch the same records twice.
 struct Cache<K, V> {
     entries: Mutex<HashMap<K, V>>,
     loading: tokio::sync::Mutex<()>,
@@ -33,7 +33,7 @@ impl<K: Hash + Eq + Copy, V: Clone> Cache<K, V> {
 
     fn missing(&self, keys: &[K]) -> Vec<K> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         keys.iter()
             .copied()
             .filter(|k| !entries.contains_key(k) && seen.insert(*k))
@@ -67,202 +67,226 @@ impl<K: Hash + Eq + Copy, V: Clone> Cache<K, V> {
     }
 }
 
-/// Pairs every asked-for key with its row, or `None` when there is none. Rows are shared
-/// (`Arc`), so handing one to several resolvers copies nothing.
-fn by_id<T>(keys: &[Uuid], rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Option<Arc<T>>)> {
-    let mut found: HashMap<Uuid, T> = rows.into_iter().map(|r| (id(&r), r)).collect();
+/// Pairs every asked-for key with its record, or `None` when there is none. Records are
+/// shared (`Arc`), so handing one to several resolvers copies nothing.
+fn by_id<T>(keys: &[Uuid], records: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Option<Arc<T>>)> {
+    let mut found: HashMap<Uuid, T> = records.into_iter().map(|r| (id(&r), r)).collect();
     keys.iter().map(|k| (*k, found.remove(k).map(Arc::new))).collect()
 }
 
-/// Groups rows by a parent key, with an (empty) entry for every asked-for key.
-fn grouped<T>(keys: &[Uuid], rows: Vec<T>, parent: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Arc<Vec<T>>)> {
+/// Groups records by a parent key, with an (empty) entry for every asked-for key.
+fn grouped<T>(keys: &[Uuid], records: Vec<T>, parent: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Arc<Vec<T>>)> {
     let mut groups: HashMap<Uuid, Vec<T>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-    for row in rows {
-        groups.entry(parent(&row)).or_default().push(row);
+    for record in records {
+        groups.entry(parent(&record)).or_default().push(record);
     }
     groups.into_iter().map(|(k, v)| (k, Arc::new(v))).collect()
 }
 
 pub struct Loaders {
     ctx: TenantCtx,
-    store: Store,
-    accounts: Cache<Uuid, Option<Arc<account::Model>>>,
-    contacts: Cache<Uuid, Option<Arc<contact::Model>>>,
-    opportunities: Cache<Uuid, Option<Arc<opportunity::Model>>>,
-    groups: Cache<Uuid, Arc<Vec<Arc<buying_group_member::Model>>>>,
-    links: Cache<Uuid, Arc<Vec<interaction_member::Model>>>,
-    inputs: Cache<Uuid, Option<Arc<DealInputs>>>,
+    svc: Services,
+    accounts: Cache<Uuid, Option<Arc<Account>>>,
+    contacts: Cache<Uuid, Option<Arc<Contact>>>,
+    deals: Cache<Uuid, Option<Arc<Deal>>>,
+    groups: Cache<Uuid, Arc<Vec<Arc<Member>>>>,
+    links: Cache<Uuid, Arc<Vec<Link>>>,
+    histories: Cache<Uuid, Arc<DealHistory>>,
+    records: Cache<Uuid, Option<Arc<DealRecord>>>,
     policy: Cache<(), Arc<RiskPolicy>>,
 }
 
 impl Loaders {
-    pub fn new(ctx: TenantCtx, store: Store) -> Loaders {
+    pub fn new(ctx: TenantCtx, svc: Services) -> Loaders {
         Loaders {
             ctx,
-            store,
+            svc,
             accounts: Cache::new(),
             contacts: Cache::new(),
-            opportunities: Cache::new(),
+            deals: Cache::new(),
             groups: Cache::new(),
             links: Cache::new(),
-            inputs: Cache::new(),
+            histories: Cache::new(),
+            records: Cache::new(),
             policy: Cache::new(),
         }
     }
 
-    /// Loads the accounts of `ids` not already loaded, in one query.
+    /// Loads the accounts of `ids` not already loaded, in one call.
     pub async fn prime_accounts(&self, ids: &[Uuid]) -> AppResult<()> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
+        let (ctx, svc) = (&self.ctx, &self.svc);
         self.accounts
             .load(ids, |keys| async move {
-                Ok(by_id(&keys, accounts::get_many(ctx, db, &keys).await?, |r| r.id))
+                Ok(by_id(
+                    &keys,
+                    service::accounts::load_many(ctx, svc, &keys).await?,
+                    |a| a.id,
+                ))
             })
             .await
     }
 
-    pub async fn account(&self, id: Uuid) -> AppResult<Option<Arc<account::Model>>> {
+    pub async fn account(&self, id: Uuid) -> AppResult<Option<Arc<Account>>> {
         self.prime_accounts(&[id]).await?;
         Ok(self.accounts.get(&id).flatten())
     }
 
     pub async fn prime_contacts(&self, ids: &[Uuid]) -> AppResult<()> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
+        let (ctx, svc) = (&self.ctx, &self.svc);
         self.contacts
             .load(ids, |keys| async move {
-                Ok(by_id(&keys, contacts::get_many(ctx, db, &keys).await?, |r| r.id))
+                Ok(by_id(
+                    &keys,
+                    service::contacts::load_many(ctx, svc, &keys).await?,
+                    |c| c.id,
+                ))
             })
             .await
     }
 
-    pub async fn contact(&self, id: Uuid) -> AppResult<Option<Arc<contact::Model>>> {
+    pub async fn contact(&self, id: Uuid) -> AppResult<Option<Arc<Contact>>> {
         self.prime_contacts(&[id]).await?;
         Ok(self.contacts.get(&id).flatten())
     }
 
-    pub async fn opportunity(&self, id: Uuid) -> AppResult<Option<Arc<opportunity::Model>>> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
-        self.opportunities
+    pub async fn deal(&self, id: Uuid) -> AppResult<Option<Arc<Deal>>> {
+        let (ctx, svc) = (&self.ctx, &self.svc);
+        self.deals
             .load(&[id], |keys| async move {
-                Ok(by_id(&keys, opportunities::get_many(ctx, db, &keys).await?, |r| r.id))
+                Ok(by_id(&keys, service::deals::load_many(ctx, svc, &keys).await?, |d| {
+                    d.id
+                }))
             })
             .await?;
-        Ok(self.opportunities.get(&id).flatten())
+        Ok(self.deals.get(&id).flatten())
+    }
+
+    /// A deal and its account in one query (the deal page).
+    pub async fn deal_with_account(&self, id: Uuid) -> AppResult<Option<Arc<Deal>>> {
+        if let Some(known) = self.deals.get(&id) {
+            if let Some(deal) = &known {
+                self.prime_accounts(&[deal.account_id]).await?;
+            }
+            return Ok(known);
+        }
+        let found = service::deals::get_with_account(&self.ctx, &self.svc, id).await?;
+        let deal = found.map(|(deal, account)| {
+            let deal = Arc::new(deal);
+            self.accounts.fill([(deal.account_id, account.map(Arc::new))]);
+            deal
+        });
+        self.deals.fill([(id, deal.clone())]);
+        Ok(deal)
     }
 
     /// Remembers deals already read (e.g. a page of the board) so children can find them.
-    pub fn remember_opportunities(&self, rows: &[Arc<opportunity::Model>]) {
-        self.opportunities
-            .fill(rows.iter().map(|r| (r.id, Some(Arc::clone(r)))));
+    pub fn remember_deals(&self, deals: &[Arc<Deal>]) {
+        self.deals.fill(deals.iter().map(|d| (d.id, Some(Arc::clone(d)))));
     }
 
-    /// Loads the buying groups of `deal_ids` not already loaded, in one query.
+    /// Loads the buying groups of `deal_ids` not already loaded, in one call.
     pub async fn prime_groups(&self, deal_ids: &[Uuid]) -> AppResult<()> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
+        let (ctx, svc) = (&self.ctx, &self.svc);
         self.groups
             .load(deal_ids, |keys| async move {
-                let rows: Vec<Arc<buying_group_member::Model>> = members::for_opportunities(ctx, db, &keys)
-                    .await?
-                    .into_iter()
-                    .map(Arc::new)
-                    .collect();
-                Ok(grouped(&keys, rows, |m| m.opportunity_id))
+                let members = service::groups::load(ctx, svc, &keys).await?;
+                Ok(grouped(&keys, members, |m| m.opportunity_id))
             })
             .await
     }
 
-    /// Like [`prime_groups`](Self::prime_groups), with every member's contact, in one query.
+    /// Like [`prime_groups`](Self::prime_groups), with every member's contact, in one call.
     pub async fn prime_groups_with_contacts(&self, deal_ids: &[Uuid]) -> AppResult<()> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
+        let (ctx, svc) = (&self.ctx, &self.svc);
         let contacts = &self.contacts;
         self.groups
             .load(deal_ids, |keys| async move {
-                let joined = members::for_opportunities_with_contacts(ctx, db, &keys).await?;
-                let mut rows = Vec::with_capacity(joined.len());
+                let joined = service::groups::load_with_contacts(ctx, svc, &keys).await?;
+                let mut members = Vec::with_capacity(joined.len());
                 let mut found = Vec::with_capacity(joined.len());
                 for (member, contact) in joined {
-                    let member = Arc::new(member);
                     found.push((member.contact_id, contact.map(Arc::new)));
-                    rows.push(member);
+                    members.push(member);
                 }
                 contacts.fill(found);
-                Ok(grouped(&keys, rows, |m| m.opportunity_id))
+                Ok(grouped(&keys, members, |m| m.opportunity_id))
             })
             .await
     }
 
-    pub async fn group(&self, deal_id: Uuid) -> AppResult<Arc<Vec<Arc<buying_group_member::Model>>>> {
+    pub async fn group(&self, deal_id: Uuid) -> AppResult<Arc<Vec<Arc<Member>>>> {
         self.prime_groups(&[deal_id]).await?;
         Ok(self.groups.get(&deal_id).unwrap_or_default())
     }
 
-    /// Loads participant/about links of `interaction_ids` not already loaded, in one query.
+    /// Loads participant/about links of `interaction_ids` not already loaded, in one call.
     pub async fn prime_links(&self, interaction_ids: &[Uuid]) -> AppResult<()> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
+        let (ctx, svc) = (&self.ctx, &self.svc);
         self.links
             .load(interaction_ids, |keys| async move {
-                Ok(grouped(&keys, interactions::links(ctx, db, &keys).await?, |l| {
-                    l.interaction_id
-                }))
+                let links = service::interactions::links(ctx, svc, &keys).await?;
+                Ok(grouped(&keys, links, |l| l.interaction_id))
             })
             .await
     }
 
-    pub async fn links(&self, interaction_id: Uuid) -> AppResult<Arc<Vec<interaction_member::Model>>> {
+    pub async fn links(&self, interaction_id: Uuid) -> AppResult<Arc<Vec<Link>>> {
         self.prime_links(&[interaction_id]).await?;
         Ok(self.links.get(&interaction_id).unwrap_or_default())
     }
 
-    /// The risk facts of one deal: five queries the first time, shared by everything that
-    /// needs them in this request (its contacts are remembered too).
-    pub async fn deal_inputs(&self, deal_id: Uuid) -> AppResult<Arc<DealInputs>> {
-        let deal = self
-            .opportunity(deal_id)
-            .await?
-            .ok_or(AppError::NotFound("opportunity"))?;
-        let (ctx, db) = (&self.ctx, self.store.reader());
-        self.inputs
-            .load(&[deal_id], |keys| async move {
-                let mut inputs = risk::load_inputs(ctx, db, vec![(*deal).clone()])
-                    .await?
-                    .into_iter()
-                    .next();
-                if let Some(inputs) = &inputs {
-                    self.remember_inputs(inputs);
+    /// Loads the histories of `deal_ids` not already loaded, in one call; their interactions'
+    /// links are then at hand for `participants` and `about` too.
+    pub async fn prime_histories(&self, deal_ids: &[Uuid]) -> AppResult<()> {
+        let (ctx, svc) = (&self.ctx, &self.svc);
+        let links = &self.links;
+        self.histories
+            .load(deal_ids, |keys| async move {
+                let mut found = service::deals::histories(ctx, svc, &keys).await?;
+                let mut entries = Vec::with_capacity(keys.len());
+                for key in keys {
+                    let history = found.remove(&key).unwrap_or_default();
+                    let ids: Vec<Uuid> = history.interactions.iter().map(|i| i.id).collect();
+                    links.fill(grouped(&ids, history.links.clone(), |l| l.interaction_id));
+                    entries.push((key, Arc::new(history)));
                 }
-                Ok(keys.into_iter().map(|k| (k, inputs.take().map(Arc::new))).collect())
+                Ok(entries)
             })
-            .await?;
-        self.inputs
+            .await
+    }
+
+    /// A deal's history, if this request has loaded it already.
+    pub fn loaded_history(&self, deal_id: Uuid) -> Option<Arc<DealHistory>> {
+        self.histories.get(&deal_id)
+    }
+
+    /// Everything recorded about one deal (what risk is computed from): its group and its
+    /// history, loaded side by side the first time, shared by every resolver after that.
+    pub async fn record(&self, deal_id: Uuid) -> AppResult<Arc<DealRecord>> {
+        let deal = self.deal(deal_id).await?.ok_or(AppError::NotFound("opportunity"))?;
+        let built = self
+            .records
+            .load(&[deal_id], |keys| async move {
+                tokio::try_join!(self.prime_groups(&keys), self.prime_histories(&keys))?;
+                let group = self.groups.get(&deal_id).unwrap_or_default();
+                let history = self.histories.get(&deal_id).unwrap_or_default();
+                let record = DealRecord::new(deal, group.as_ref().clone(), history);
+                Ok(vec![(deal_id, Some(Arc::new(record)))])
+            })
+            .await;
+        built?;
+        self.records
             .get(&deal_id)
             .flatten()
             .ok_or(AppError::NotFound("opportunity"))
     }
 
-    /// The facts of a deal hold its group and its links: the page's other resolvers need not
-    /// read them again.
-    fn remember_inputs(&self, inputs: &DealInputs) {
-        let deal_id = inputs.deal.id;
-        if self.groups.missing(&[deal_id]).len() == 1 {
-            let group = inputs.members.iter().map(|m| Arc::clone(&m.row)).collect();
-            self.groups.fill([(deal_id, Arc::new(group))]);
-        }
-        let ids: Vec<Uuid> = inputs.interaction_ids().collect();
-        let unseen = self.links.missing(&ids);
-        let links = inputs
-            .links
-            .iter()
-            .filter(|l| unseen.contains(&l.interaction_id))
-            .cloned()
-            .collect();
-        self.links.fill(grouped(&unseen, links, |l| l.interaction_id));
-    }
-
-    /// The tenant's risk policy, read once per request.
+    /// The tenant's risk policy, once per request.
     pub async fn policy(&self) -> AppResult<Arc<RiskPolicy>> {
-        let (ctx, db) = (&self.ctx, self.store.reader());
+        let (ctx, svc) = (&self.ctx, &self.svc);
         self.policy
             .load(&[()], |_| async move {
-                Ok(vec![((), Arc::new(policy::get(ctx, db).await?))])
+                Ok(vec![((), service::risk::policy(ctx, svc).await?)])
             })
             .await?;
         self.policy

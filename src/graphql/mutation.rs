@@ -1,12 +1,21 @@
-//! The mutation root: each field maps its input onto a service call.
+//! The mutation root: each field turns its input into the domain's command and calls the
+//! service that carries it out.
+
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 
+use super::account::Account;
+use super::contact::Contact;
+use super::deal::Opportunity;
 use super::enums::{Bandwidth, BuyingRole, Influence, InteractionKind, Stage, Stance};
 use super::ids::{self, Kind};
+use super::interaction::Interaction;
+use super::member::BuyingGroupMember;
+use super::risk::{RiskPolicyInput, RiskPolicyOut};
 use super::scalars::{Day, Money, Timestamp};
 use super::scope;
-use super::types::{Account, BuyingGroupMember, Contact, Interaction, Opportunity};
+use crate::domain::commands;
 use crate::service;
 
 #[derive(InputObject)]
@@ -102,34 +111,30 @@ fn maybe<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Optio
     }
 }
 
-pub struct Mutation;
-
-#[Object]
-impl Mutation {
-    async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<Account> {
-        let (scope, store) = scope(ctx)?;
-        let input = service::CreateAccount {
+impl From<CreateAccountInput> for commands::CreateAccount {
+    fn from(input: CreateAccountInput) -> Self {
+        commands::CreateAccount {
             name: input.name,
             domain: input.domain,
             industry: input.industry,
-        };
-        Ok(Account::from(service::create_account(&scope.ctx, store, input).await?))
+        }
     }
+}
 
-    async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> Result<Contact> {
-        let (scope, store) = scope(ctx)?;
-        let input = service::CreateContact {
+impl From<CreateContactInput> for commands::CreateContact {
+    fn from(input: CreateContactInput) -> Self {
+        commands::CreateContact {
             account_id: ids::decode(Kind::Account, &input.account_id),
             full_name: input.full_name,
             title: input.title,
             email: input.email,
-        };
-        Ok(Contact::from(service::create_contact(&scope.ctx, store, input).await?))
+        }
     }
+}
 
-    async fn create_opportunity(&self, ctx: &Context<'_>, input: CreateOpportunityInput) -> Result<Opportunity> {
-        let (scope, store) = scope(ctx)?;
-        let input = service::CreateOpportunity {
+impl From<CreateOpportunityInput> for commands::CreateDeal {
+    fn from(input: CreateOpportunityInput) -> Self {
+        commands::CreateDeal {
             account_id: ids::decode(Kind::Account, &input.account_id),
             name: input.name,
             amount: input.amount.0,
@@ -137,15 +142,13 @@ impl Mutation {
             stage: input.stage.map(Into::into),
             expected_close_date: input.expected_close_date.map(|d| d.0),
             owner_id: input.owner_id,
-        };
-        Ok(Opportunity::from(
-            service::create_opportunity(&scope.ctx, store, input).await?,
-        ))
+        }
     }
+}
 
-    async fn update_opportunity(&self, ctx: &Context<'_>, input: UpdateOpportunityInput) -> Result<Opportunity> {
-        let (scope, store) = scope(ctx)?;
-        let input = service::UpdateOpportunity {
+impl From<UpdateOpportunityInput> for commands::UpdateDeal {
+    fn from(input: UpdateOpportunityInput) -> Self {
+        commands::UpdateDeal {
             id: ids::decode(Kind::Opportunity, &input.id),
             expected_version: input.expected_version,
             name: input.name,
@@ -154,19 +157,13 @@ impl Mutation {
             stage: input.stage.map(Into::into),
             expected_close_date: maybe(input.expected_close_date, |d| d.0),
             owner_id: input.owner_id,
-        };
-        Ok(Opportunity::from(
-            service::update_opportunity(&scope.ctx, store, input).await?,
-        ))
+        }
     }
+}
 
-    async fn add_buying_group_member(
-        &self,
-        ctx: &Context<'_>,
-        input: AddBuyingGroupMemberInput,
-    ) -> Result<BuyingGroupMember> {
-        let (scope, store) = scope(ctx)?;
-        let input = service::AddMember {
+impl From<AddBuyingGroupMemberInput> for commands::AddMember {
+    fn from(input: AddBuyingGroupMemberInput) -> Self {
+        commands::AddMember {
             opportunity_id: ids::decode(Kind::Opportunity, &input.opportunity_id),
             contact_id: ids::decode(Kind::Contact, &input.contact_id),
             role: input.role.into(),
@@ -175,19 +172,13 @@ impl Mutation {
             influence: input.influence.map(Into::into),
             bandwidth: input.bandwidth.map(Into::into),
             notes: input.notes,
-        };
-        Ok(BuyingGroupMember::from(
-            service::add_member(&scope.ctx, store, input).await?,
-        ))
+        }
     }
+}
 
-    async fn update_buying_group_member(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateBuyingGroupMemberInput,
-    ) -> Result<BuyingGroupMember> {
-        let (scope, store) = scope(ctx)?;
-        let input = service::UpdateMember {
+impl From<UpdateBuyingGroupMemberInput> for commands::UpdateMember {
+    fn from(input: UpdateBuyingGroupMemberInput) -> Self {
+        commands::UpdateMember {
             id: ids::decode(Kind::BuyingGroupMember, &input.id),
             role: input.role.map(Into::into),
             stance: input.stance.map(Into::into),
@@ -195,51 +186,99 @@ impl Mutation {
             influence: input.influence.map(Into::into),
             bandwidth: input.bandwidth.map(Into::into),
             notes: maybe(input.notes, |n| n),
-        };
-        Ok(BuyingGroupMember::from(
-            service::update_member(&scope.ctx, store, input).await?,
-        ))
+        }
     }
+}
 
-    /// Removes a member from the buying group; returns its ID.
-    async fn remove_buying_group_member(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
-        let (scope, store) = scope(ctx)?;
-        let uuid = service::remove_member(&scope.ctx, store, ids::decode(Kind::BuyingGroupMember, &id)).await?;
-        Ok(ids::encode(Kind::BuyingGroupMember, uuid))
-    }
-
-    async fn log_interaction(&self, ctx: &Context<'_>, input: LogInteractionInput) -> Result<Interaction> {
-        let (scope, store) = scope(ctx)?;
+impl From<LogInteractionInput> for commands::LogInteraction {
+    fn from(input: LogInteractionInput) -> Self {
         let member = |id: &ID| ids::decode(Kind::BuyingGroupMember, id);
-        let input = service::LogInteraction {
+        commands::LogInteraction {
             opportunity_id: ids::decode(Kind::Opportunity, &input.opportunity_id),
             kind: input.kind.into(),
             occurred_at: input.occurred_at.0,
             summary: input.summary,
             participant_ids: input.participant_ids.iter().map(member).collect(),
             about_ids: input.about_ids.unwrap_or_default().iter().map(member).collect(),
-        };
-        Ok(Interaction::from(
-            service::log_interaction(&scope.ctx, store, input).await?,
-        ))
+        }
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<Account> {
+        let scope = scope(ctx)?;
+        let account = service::accounts::create(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(Account(Arc::new(account)))
+    }
+
+    async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> Result<Contact> {
+        let scope = scope(ctx)?;
+        let contact = service::contacts::create(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(Contact::Row(Arc::new(contact)))
+    }
+
+    async fn create_opportunity(&self, ctx: &Context<'_>, input: CreateOpportunityInput) -> Result<Opportunity> {
+        let scope = scope(ctx)?;
+        let deal = service::deals::create(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(Opportunity(Arc::new(deal)))
+    }
+
+    async fn update_opportunity(&self, ctx: &Context<'_>, input: UpdateOpportunityInput) -> Result<Opportunity> {
+        let scope = scope(ctx)?;
+        let deal = service::deals::update(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(Opportunity(Arc::new(deal)))
+    }
+
+    async fn add_buying_group_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddBuyingGroupMemberInput,
+    ) -> Result<BuyingGroupMember> {
+        let scope = scope(ctx)?;
+        let member = service::groups::add(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(BuyingGroupMember(Arc::new(member)))
+    }
+
+    async fn update_buying_group_member(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateBuyingGroupMemberInput,
+    ) -> Result<BuyingGroupMember> {
+        let scope = scope(ctx)?;
+        let member = service::groups::update(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(BuyingGroupMember(Arc::new(member)))
+    }
+
+    /// Removes a member from the buying group; returns its ID.
+    async fn remove_buying_group_member(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let scope = scope(ctx)?;
+        let member = ids::decode(Kind::BuyingGroupMember, &id);
+        let removed = service::groups::remove(&scope.ctx, &scope.services, member).await?;
+        Ok(ids::encode(Kind::BuyingGroupMember, removed))
+    }
+
+    async fn log_interaction(&self, ctx: &Context<'_>, input: LogInteractionInput) -> Result<Interaction> {
+        let scope = scope(ctx)?;
+        let logged = service::interactions::log(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(Interaction(Arc::new(logged)))
     }
 
     /// Deletes an interaction; returns its ID.
     async fn delete_interaction(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
-        let (scope, store) = scope(ctx)?;
-        let uuid = service::delete_interaction(&scope.ctx, store, ids::decode(Kind::Interaction, &id)).await?;
-        Ok(ids::encode(Kind::Interaction, uuid))
+        let scope = scope(ctx)?;
+        let interaction = ids::decode(Kind::Interaction, &id);
+        let deleted = service::interactions::delete(&scope.ctx, &scope.services, interaction).await?;
+        Ok(ids::encode(Kind::Interaction, deleted))
     }
 
     /// Changes the tenant's risk policy (admins only); every open deal is re-assessed before
     /// this returns, so stored levels, filters and ordering follow the new policy.
-    async fn update_risk_policy(
-        &self,
-        ctx: &Context<'_>,
-        input: super::risk::RiskPolicyInput,
-    ) -> Result<super::risk::RiskPolicyOut> {
-        let (scope, store) = scope(ctx)?;
-        let policy = crate::service::risk::update_policy(&scope.ctx, store, input.into()).await?;
-        Ok(super::risk::RiskPolicyOut(policy))
+    async fn update_risk_policy(&self, ctx: &Context<'_>, input: RiskPolicyInput) -> Result<RiskPolicyOut> {
+        let scope = scope(ctx)?;
+        let policy = service::risk::update_policy(&scope.ctx, &scope.services, input.into()).await?;
+        Ok(RiskPolicyOut(policy))
     }
 }

@@ -1,20 +1,12 @@
 //! `pipelineHealth`: the BI view of the pipeline, from SQL aggregates over stored assessments.
 
-use std::collections::{BTreeMap, HashMap};
-
-use async_graphql::{Context, Enum, Result, SimpleObject};
-use uuid::Uuid;
+use async_graphql::{Enum, SimpleObject};
 
 use super::enums::{RiskFactorCode, RiskLevel, Stage};
 use super::ids::{Kind, encode};
-use super::query::{OpportunityFilter, resolve_filter};
 use super::scalars::{Money, Timestamp};
-use super::scope;
-use crate::domain::model;
-use crate::domain::pipeline::{self, Amounts};
-use crate::store::opportunities::parse_stored;
-use crate::store::pipeline::{GroupBy, GroupRow};
-use crate::store::{accounts, pipeline as aggregates};
+use crate::domain::pipeline::{self, Amounts, GroupKey, GroupSummary};
+use crate::domain::query::GroupBy;
 
 /// What `PipelineHealth.groups` is keyed by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +15,17 @@ pub enum PipelineGroupBy {
     Owner,
     Account,
     RiskLevel,
+}
+
+impl From<PipelineGroupBy> for GroupBy {
+    fn from(by: PipelineGroupBy) -> Self {
+        match by {
+            PipelineGroupBy::Stage => GroupBy::Stage,
+            PipelineGroupBy::Owner => GroupBy::Owner,
+            PipelineGroupBy::Account => GroupBy::Account,
+            PipelineGroupBy::RiskLevel => GroupBy::RiskLevel,
+        }
+    }
 }
 
 /// An amount in one currency.
@@ -123,165 +126,81 @@ fn amounts_of(amounts: &Amounts) -> (Option<Money>, Vec<CurrencyAmount>) {
     (amounts.single().map(Money), each)
 }
 
-fn title_case(name: &str) -> String {
-    let lower = name.replace('_', " ").to_lowercase();
-    let mut chars = lower.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
+fn group(g: GroupSummary) -> PipelineGroup {
+    let key = match &g.key {
+        GroupKey::Stage(stage) => stage.as_str().to_owned(),
+        GroupKey::RiskLevel(level) => level.as_str().to_owned(),
+        GroupKey::Owner(owner) => owner.clone(),
+        GroupKey::Account(id) => encode(Kind::Account, *id).0,
+    };
+    let (amount, amounts) = amounts_of(&g.amounts);
+    PipelineGroup {
+        key,
+        label: g.label,
+        count: count(g.count),
+        amount,
+        amounts,
+        average_risk_score: g.average_risk_score,
+        high_or_critical_count: count(g.high_or_critical),
+    }
 }
 
-pub async fn pipeline_health(
-    ctx: &Context<'_>,
-    filter: Option<OpportunityFilter>,
-    group_by: Option<PipelineGroupBy>,
-) -> Result<PipelineHealth> {
-    let (scope, store) = scope(ctx)?;
-    let filter = resolve_filter(filter)?;
-    let now = crate::service::now();
-    let db = store.reader();
-    let buckets = aggregates::buckets(&scope.ctx, db, &filter).await?;
-    let summary = pipeline::summarize(&buckets, now);
-
-    let groups = match group_by {
-        None => Vec::new(),
-        Some(by) => {
-            let by = match by {
-                PipelineGroupBy::Stage => GroupBy::Stage,
-                PipelineGroupBy::Owner => GroupBy::Owner,
-                PipelineGroupBy::Account => GroupBy::Account,
-                PipelineGroupBy::RiskLevel => GroupBy::RiskLevel,
-            };
-            let rows = aggregates::groups(&scope.ctx, db, &filter, by).await?;
-            label_groups(ctx, by, rows).await?
+impl From<pipeline::PipelineHealth> for PipelineHealth {
+    fn from(health: pipeline::PipelineHealth) -> Self {
+        let summary = health.summary;
+        PipelineHealth {
+            as_of: Timestamp(summary.as_of),
+            open_count: count(summary.open_count),
+            totals: summary
+                .totals
+                .into_iter()
+                .map(|t| CurrencyTotal {
+                    currency: t.currency,
+                    count: count(t.count),
+                    amount: Money(t.amount),
+                    weighted_amount: Money(t.weighted_amount),
+                })
+                .collect(),
+            by_stage: summary
+                .by_stage
+                .iter()
+                .map(|s| {
+                    let (amount, amounts) = amounts_of(&s.amounts);
+                    StageBucket {
+                        stage: s.stage.into(),
+                        count: count(s.count),
+                        amount,
+                        amounts,
+                        average_days_in_stage: s.average_days_in_stage,
+                    }
+                })
+                .collect(),
+            by_risk_level: summary
+                .by_level
+                .iter()
+                .map(|l| {
+                    let (amount, amounts) = amounts_of(&l.amounts);
+                    RiskLevelBucket {
+                        level: l.level.into(),
+                        count: count(l.count),
+                        amount,
+                        amounts,
+                    }
+                })
+                .collect(),
+            by_factor: summary
+                .by_factor
+                .iter()
+                .map(|(c, n)| FactorBucket {
+                    code: (*c).into(),
+                    count: count(*n),
+                })
+                .collect(),
+            groups: health.groups.into_iter().map(group).collect(),
+            average_risk_score: summary.average_risk_score,
+            average_buying_group_size: summary.average_group_size,
+            average_directly_engaged: summary.average_directly_engaged,
+            win_rate: summary.win_rate,
         }
-    };
-
-    Ok(PipelineHealth {
-        as_of: Timestamp(summary.as_of),
-        open_count: count(summary.open_count),
-        totals: summary
-            .totals
-            .into_iter()
-            .map(|t| CurrencyTotal {
-                currency: t.currency,
-                count: count(t.count),
-                amount: Money(t.amount),
-                weighted_amount: Money(t.weighted_amount),
-            })
-            .collect(),
-        by_stage: summary
-            .by_stage
-            .iter()
-            .map(|s| {
-                let (amount, amounts) = amounts_of(&s.amounts);
-                StageBucket {
-                    stage: s.stage.into(),
-                    count: count(s.count),
-                    amount,
-                    amounts,
-                    average_days_in_stage: s.average_days_in_stage,
-                }
-            })
-            .collect(),
-        by_risk_level: summary
-            .by_level
-            .iter()
-            .map(|l| {
-                let (amount, amounts) = amounts_of(&l.amounts);
-                RiskLevelBucket {
-                    level: l.level.into(),
-                    count: count(l.count),
-                    amount,
-                    amounts,
-                }
-            })
-            .collect(),
-        by_factor: summary
-            .by_factor
-            .iter()
-            .map(|(c, n)| FactorBucket {
-                code: (*c).into(),
-                count: count(*n),
-            })
-            .collect(),
-        groups,
-        average_risk_score: summary.average_risk_score,
-        average_buying_group_size: summary.average_group_size,
-        average_directly_engaged: summary.average_directly_engaged,
-        win_rate: summary.win_rate,
-    })
-}
-
-/// Merges the per-currency rows of each key and gives every key its label.
-async fn label_groups(ctx: &Context<'_>, by: GroupBy, rows: Vec<GroupRow>) -> Result<Vec<PipelineGroup>> {
-    let (scope, store) = scope(ctx)?;
-    let mut merged: BTreeMap<String, (i64, i64, i64, Amounts)> = BTreeMap::new();
-    for row in rows {
-        let entry = merged.entry(row.key).or_default();
-        entry.0 += row.n;
-        entry.1 += row.score_sum;
-        entry.2 += row.high_or_critical;
-        *entry.3.0.entry(row.currency).or_default() += row.amount;
     }
-    let account_names: HashMap<Uuid, String> = if by == GroupBy::Account {
-        let ids: Vec<Uuid> = merged.keys().filter_map(|k| Uuid::try_parse(k).ok()).collect();
-        accounts::get_many(&scope.ctx, store.reader(), &ids)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect()
-    } else {
-        HashMap::new()
-    };
-    let mut groups = Vec::with_capacity(merged.len());
-    for (key, (n, score_sum, high, amounts)) in merged {
-        let (key, label) = match by {
-            GroupBy::Stage => {
-                let stage: model::Stage = parse_stored(&key)?;
-                (key.clone(), title_case(stage.as_str()))
-            }
-            GroupBy::RiskLevel => {
-                let level: model::RiskLevel = parse_stored(&key)?;
-                (key.clone(), title_case(level.as_str()))
-            }
-            GroupBy::Owner => (key.clone(), key),
-            GroupBy::Account => match Uuid::try_parse(&key) {
-                Ok(id) => (
-                    encode(Kind::Account, id).0,
-                    account_names
-                        .get(&id)
-                        .cloned()
-                        .unwrap_or_else(|| "(unknown account)".into()),
-                ),
-                Err(_) => (key.clone(), key),
-            },
-        };
-        let (amount, amounts) = amounts_of(&amounts);
-        groups.push(PipelineGroup {
-            key,
-            label,
-            count: count(n),
-            amount,
-            amounts,
-            average_risk_score: if n > 0 { score_sum as f64 / n as f64 } else { 0.0 },
-            high_or_critical_count: count(high),
-        });
-    }
-    // Stable, meaningful order: stages and levels in their natural order, others by label.
-    let rank = |g: &PipelineGroup| -> (usize, String) {
-        let natural = match by {
-            GroupBy::Stage => g.key.parse::<model::Stage>().map(|s| s.index()).unwrap_or(usize::MAX),
-            GroupBy::RiskLevel => g
-                .key
-                .parse::<model::RiskLevel>()
-                .map(|l| l.index())
-                .unwrap_or(usize::MAX),
-            _ => 0,
-        };
-        (natural, g.label.to_lowercase())
-    };
-    groups.sort_by_key(|g| rank(g));
-    Ok(groups)
 }

@@ -2,142 +2,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
-use uuid::Uuid;
+use async_graphql::{Context, ID, Object, Result};
 
-use super::enums::{OpportunityOrderField, OrderDirection, RiskFactorCode, RiskLevel, Stage};
+use super::account::Account;
+use super::connection::{Conn, connection, forward, page_cost, wants_total};
+use super::contact::{Contact, contact_needs_record};
+use super::deal::{Opportunity, list_deals};
+use super::filters::{OpportunityFilter, OpportunityOrder, deal_filter, deal_sort};
 use super::ids::{self, Kind};
-use super::scalars::{Day, Money};
+use super::interaction::Interaction;
+use super::member::BuyingGroupMember;
+use super::node::{Node, Viewer};
+use super::pipeline::{PipelineGroupBy, PipelineHealth};
+use super::risk::RiskPolicyOut;
 use super::scope;
-use super::types::{
-    Account, AccountConnection, BuyingGroupMember, Contact, CountQuery, Interaction, Node, Opportunity,
-    OpportunityConnection, Viewer, connection, page_cost,
-};
-use crate::domain::AppResult;
-use crate::domain::values;
-use crate::store::opportunities::{Filter, Sort, SortField};
-use crate::store::page::PageArgs;
-use crate::store::{accounts, contacts, interactions, members, opportunities};
-
-/// Narrows the deal board. All given conditions must hold.
-#[derive(InputObject, Default)]
-pub struct OpportunityFilter {
-    pub stages: Option<Vec<Stage>>,
-    /// `true`: open deals only; `false`: closed deals only.
-    pub open: Option<bool>,
-    pub owner_id: Option<String>,
-    pub account_id: Option<ID>,
-    /// Stored risk level is one of these.
-    pub risk_levels: Option<Vec<RiskLevel>>,
-    /// The stored assessment carries this factor.
-    pub risk_factor: Option<RiskFactorCode>,
-    pub min_amount: Option<Money>,
-    pub max_amount: Option<Money>,
-    pub currency: Option<String>,
-    /// Expected close date on or after this day.
-    pub close_date_from: Option<Day>,
-    /// Expected close date on or before this day.
-    pub close_date_to: Option<Day>,
-    /// Case-insensitive part of the deal's name.
-    pub name_contains: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct OpportunityOrder {
-    pub field: OpportunityOrderField,
-    pub direction: OrderDirection,
-}
-
-/// Validates a client's filter and resolves its IDs.
-pub fn resolve_filter(filter: Option<OpportunityFilter>) -> AppResult<Filter> {
-    let Some(f) = filter else {
-        return Ok(Filter::default());
-    };
-    let account_id = f.account_id.as_deref().map(|id| ids::decode(Kind::Account, id));
-    let cents = |field: &str, m: Option<Money>| m.map(|m| values::amount_cents(field, m.0)).transpose();
-    Ok(Filter {
-        stages: f.stages.map(|s| s.into_iter().map(Into::into).collect()),
-        open: f.open,
-        owner_id: f.owner_id,
-        // An ID that names no account of ours matches no deal (never an error that reveals why).
-        matches_nothing: matches!(account_id, Some(None)),
-        account_id: account_id.flatten(),
-        risk_levels: f.risk_levels.map(|l| l.into_iter().map(Into::into).collect()),
-        risk_factor: f.risk_factor.map(Into::into),
-        min_amount_cents: cents("filter.minAmount", f.min_amount)?,
-        max_amount_cents: cents("filter.maxAmount", f.max_amount)?,
-        currency: f
-            .currency
-            .as_deref()
-            .map(|c| values::currency("filter.currency", c))
-            .transpose()?,
-        close_date_from: f.close_date_from.map(|d| d.0),
-        close_date_to: f.close_date_to.map(|d| d.0),
-        name_contains: f.name_contains,
-    })
-}
-
-fn resolve_sort(order: Option<OpportunityOrder>) -> Sort {
-    let Some(order) = order else {
-        return Sort::default();
-    };
-    let field = match order.field {
-        OpportunityOrderField::RiskScore => SortField::RiskScore,
-        OpportunityOrderField::Amount => SortField::Amount,
-        OpportunityOrderField::ExpectedCloseDate => SortField::ExpectedCloseDate,
-        OpportunityOrderField::UpdatedAt => SortField::UpdatedAt,
-        OpportunityOrderField::Name => SortField::Name,
-        OpportunityOrderField::DaysInStage => SortField::DaysInStage,
-    };
-    Sort {
-        field,
-        descending: order.direction == OrderDirection::Desc,
-    }
-}
-
-/// One page of the board; the relations it asks for are loaded for the whole page at once.
-pub async fn list_opportunities(
-    ctx: &Context<'_>,
-    args: PageArgs,
-    filter: Filter,
-    sort: Sort,
-) -> Result<OpportunityConnection> {
-    let (scope, store) = scope(ctx)?;
-    let window = args.window(&sort.tag())?;
-    let page = opportunities::list(&scope.ctx, store.reader(), &filter, sort, &window)
-        .await?
-        .map(Arc::new);
-    let rows: Vec<_> = page.items.iter().map(|(_, m)| Arc::clone(m)).collect();
-    scope.loaders.remember_opportunities(&rows);
-    // Relations the client asked for are loaded for the whole page at once: one query each,
-    // whatever the page size.
-    let look_ahead = ctx.look_ahead();
-    let (node, nodes) = (look_ahead.field("edges").field("node"), look_ahead.field("nodes"));
-    let wants_accounts = node.field("account").exists() || nodes.field("account").exists();
-    let (group, group_of_nodes) = (node.field("buyingGroup"), nodes.field("buyingGroup"));
-    let wants_groups = group.exists() || group_of_nodes.exists();
-    // Names and titles come with the members; whole contacts only when asked for.
-    let wants_contacts = super::types::contact_needs_row(group.field("contact"))
-        || super::types::contact_needs_row(group_of_nodes.field("contact"));
-    let account_ids: Vec<Uuid> = rows.iter().map(|m| m.account_id).collect();
-    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    // Independent reads, run side by side on two pooled connections.
-    let accounts = async {
-        match wants_accounts {
-            true => scope.loaders.prime_accounts(&account_ids).await,
-            false => Ok(()),
-        }
-    };
-    let groups = async {
-        match (wants_groups, wants_contacts) {
-            (true, true) => scope.loaders.prime_groups_with_contacts(&ids).await,
-            (true, false) => scope.loaders.prime_groups(&ids).await,
-            (false, _) => Ok(()),
-        }
-    };
-    tokio::try_join!(accounts, groups)?;
-    Ok(connection(page, CountQuery::Opportunities { filter }, Opportunity))
-}
+use crate::domain::page::PageArgs;
+use crate::service;
 
 pub struct Query;
 
@@ -145,33 +25,28 @@ pub struct Query;
 impl Query {
     /// Any entity by its global ID; null if it does not exist in your tenant.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        let (scope, store) = scope(ctx)?;
+        let scope = scope(ctx)?;
         let Some((kind, uuid)) = ids::decode_any(&id) else {
             return Ok(None);
         };
-        let (t, db) = (&scope.ctx, store.reader());
+        let (t, svc, loaders) = (&scope.ctx, &scope.services, &scope.loaders);
         Ok(match kind {
-            Kind::Account => accounts::get(t, db, uuid)
+            Kind::Account => loaders.account(uuid).await?.map(|a| Node::Account(Account(a))),
+            Kind::Contact => loaders.contact(uuid).await?.map(|c| Node::Contact(Contact::Row(c))),
+            Kind::Opportunity => loaders.deal(uuid).await?.map(|d| Node::Opportunity(Opportunity(d))),
+            Kind::BuyingGroupMember => service::groups::get(t, svc, uuid)
                 .await?
-                .map(|m| Node::Account(Account::from(m))),
-            Kind::Contact => contacts::get(t, db, uuid)
+                .map(|m| Node::BuyingGroupMember(BuyingGroupMember(Arc::new(m)))),
+            Kind::Interaction => service::interactions::load_many(t, svc, &[uuid])
                 .await?
-                .map(|m| Node::Contact(Contact::from(m))),
-            Kind::Opportunity => opportunities::get(t, db, uuid)
-                .await?
-                .map(|m| Node::Opportunity(Opportunity::from(m))),
-            Kind::BuyingGroupMember => members::get(t, db, uuid)
-                .await?
-                .map(|m| Node::BuyingGroupMember(BuyingGroupMember::from(m))),
-            Kind::Interaction => interactions::get(t, db, uuid)
-                .await?
-                .map(|m| Node::Interaction(Interaction::from(m))),
+                .pop()
+                .map(|i| Node::Interaction(Interaction(Arc::new(i)))),
         })
     }
 
     /// Who you are, as your token says.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
-        let (scope, _) = scope(ctx)?;
+        let scope = scope(ctx)?;
         Ok(Viewer {
             user_id: scope.ctx.user_id().to_owned(),
             tenant_id: scope.ctx.tenant().as_str().to_owned(),
@@ -180,11 +55,10 @@ impl Query {
     }
 
     async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Account>> {
-        let (scope, _) = scope(ctx)?;
         let Some(uuid) = ids::decode(Kind::Account, &id) else {
             return Ok(None);
         };
-        Ok(scope.loaders.account(uuid).await?.map(Account))
+        Ok(scope(ctx)?.loaders.account(uuid).await?.map(Account))
     }
 
     /// Accounts by name.
@@ -195,11 +69,17 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
         name_contains: Option<String>,
-    ) -> Result<AccountConnection> {
-        let (scope, store) = scope(ctx)?;
-        let window = PageArgs::forward(first, after).window(accounts::ORDER_TAG)?;
-        let page = accounts::list(&scope.ctx, store.reader(), name_contains.as_deref(), &window).await?;
-        Ok(connection(page, CountQuery::Accounts { name_contains }, Account::from))
+    ) -> Result<Conn<Account>> {
+        let scope = scope(ctx)?;
+        let page = service::accounts::page(
+            &scope.ctx,
+            &scope.services,
+            name_contains.as_deref(),
+            &forward(first, after),
+            wants_total(ctx),
+        )
+        .await?;
+        Ok(connection(page, |a| Account(Arc::new(a))))
     }
 
     /// Pipeline health of the deals matching `filter`, from SQL aggregates over the stored
@@ -210,34 +90,58 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         filter: Option<OpportunityFilter>,
-        group_by: Option<super::pipeline::PipelineGroupBy>,
-    ) -> Result<super::pipeline::PipelineHealth> {
-        super::pipeline::pipeline_health(ctx, filter, group_by).await
+        group_by: Option<PipelineGroupBy>,
+    ) -> Result<PipelineHealth> {
+        let scope = scope(ctx)?;
+        let filter = deal_filter(filter)?;
+        let health = service::pipeline::health(&scope.ctx, &scope.services, &filter, group_by.map(Into::into)).await?;
+        Ok(health.into())
     }
 
     /// The tenant's risk policy (defaults until an admin changes it).
-    async fn risk_policy(&self, ctx: &Context<'_>) -> Result<super::risk::RiskPolicyOut> {
-        super::risk::current_policy(ctx).await
+    async fn risk_policy(&self, ctx: &Context<'_>) -> Result<RiskPolicyOut> {
+        let policy = scope(ctx)?.loaders.policy().await?;
+        Ok(RiskPolicyOut((*policy).clone()))
     }
 
     async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Opportunity>> {
-        let (scope, _) = scope(ctx)?;
+        let loaders = &scope(ctx)?.loaders;
         let Some(uuid) = ids::decode(Kind::Opportunity, &id) else {
             return Ok(None);
         };
-        let Some(deal) = scope.loaders.opportunity(uuid).await? else {
+        let look_ahead = ctx.look_ahead();
+        let deal = match look_ahead.field("account").exists() {
+            true => loaders.deal_with_account(uuid).await?,
+            false => loaders.deal(uuid).await?,
+        };
+        let Some(deal) = deal else {
             return Ok(None);
         };
-        // A deal page that shows risk needs the deal's facts; loading them first also serves
-        // its buying group, contacts and interaction links without further queries.
-        let look_ahead = ctx.look_ahead();
+        // A deal page that shows live risk needs the deal's group and history; loaded first,
+        // side by side, they also serve its buying group, its interactions page with their
+        // participants, and its stage history, without further queries.
         let group = look_ahead.field("buyingGroup");
-        if look_ahead.field("risk").exists()
+        let needs_record = look_ahead.field("risk").exists()
             || group.field("engagement").exists()
-            || group.field("lastDirectInteractionAt").exists()
-        {
-            scope.loaders.deal_inputs(uuid).await?;
-        }
+            || group.field("lastDirectInteractionAt").exists();
+        let node = look_ahead.field("interactions").field("edges").field("node");
+        let wants_contacts = contact_needs_record(group.field("contact"))
+            || contact_needs_record(node.field("participants").field("contact"))
+            || contact_needs_record(node.field("about").field("contact"));
+        let groups = async {
+            match (needs_record || group.exists(), wants_contacts) {
+                (true, true) => loaders.prime_groups_with_contacts(&[uuid]).await,
+                (true, false) => loaders.prime_groups(&[uuid]).await,
+                (false, _) => Ok(()),
+            }
+        };
+        let history = async {
+            match needs_record {
+                true => loaders.prime_histories(&[uuid]).await,
+                false => Ok(()),
+            }
+        };
+        tokio::try_join!(groups, history)?;
         Ok(Some(Opportunity(deal)))
     }
 
@@ -253,20 +157,13 @@ impl Query {
         before: Option<String>,
         filter: Option<OpportunityFilter>,
         order_by: Option<OpportunityOrder>,
-    ) -> Result<OpportunityConnection> {
-        let filter = resolve_filter(filter)?;
-        let sort = resolve_sort(order_by);
-        list_opportunities(
-            ctx,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-            filter,
-            sort,
-        )
-        .await
+    ) -> Result<Conn<Opportunity>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        list_deals(ctx, args, deal_filter(filter)?, deal_sort(order_by)).await
     }
 }

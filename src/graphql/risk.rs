@@ -1,17 +1,15 @@
 //! Risk in the API: live assessments with explanations, stored history, the tenant policy.
 
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
-use entity::risk_history;
+use async_graphql::{InputObject, Object, SimpleObject};
 
 use super::enums::{BuyingRole, RiskFactorCode, RiskLevel, Severity};
+use super::member::BuyingGroupMember;
 use super::scalars::Timestamp;
-use super::scope;
-use super::types::BuyingGroupMember;
-use crate::domain::AppResult;
+use crate::domain::commands::PolicyChanges;
+use crate::domain::deal_record::ExplainedAssessment;
 use crate::domain::model;
-use crate::domain::risk::{self, RiskPolicy};
-use crate::store::risk::{DealInputs, codes_of_mask, stored_level};
+use crate::domain::records::RiskPoint;
+use crate::domain::risk::RiskPolicy;
 
 /// A deal's risk at one instant, with every fired factor explained.
 #[derive(SimpleObject)]
@@ -42,36 +40,26 @@ pub struct RiskFactorOut {
     pub members: Vec<BuyingGroupMember>,
 }
 
-/// Assesses `inputs` at `as_of` and explains every factor.
-pub fn assess_explained(inputs: &DealInputs, policy: &RiskPolicy, as_of: DateTime<Utc>) -> RiskAssessmentOut {
-    inputs.with_facts(|facts| {
-        let assessment = risk::assess(facts, policy, as_of);
-        let explanations = risk::explain_all(facts, policy, as_of, &assessment);
-        let factors = assessment
-            .factors
-            .iter()
-            .zip(explanations)
-            .map(|(factor, explanation)| RiskFactorOut {
-                code: factor.code.into(),
-                severity: factor.severity.into(),
-                points: i32::try_from(factor.points).unwrap_or(i32::MAX),
-                message: explanation.message,
-                recommendation: explanation.recommendation,
-                members: factor
-                    .members
-                    .iter()
-                    .filter_map(|i| inputs.members.get(usize::from(i)))
-                    .map(|m| BuyingGroupMember(m.row.clone()))
-                    .collect(),
-            })
-            .collect();
+impl From<ExplainedAssessment> for RiskAssessmentOut {
+    fn from(assessment: ExplainedAssessment) -> Self {
         RiskAssessmentOut {
-            as_of: Timestamp(as_of),
-            score: i32::try_from(assessment.score).unwrap_or(100),
+            as_of: Timestamp(assessment.as_of),
+            score: int(assessment.score),
             level: assessment.level.into(),
-            factors,
+            factors: assessment
+                .factors
+                .into_iter()
+                .map(|factor| RiskFactorOut {
+                    code: factor.code.into(),
+                    severity: factor.severity.into(),
+                    points: int(factor.points),
+                    message: factor.message,
+                    recommendation: factor.recommendation,
+                    members: factor.members.into_iter().map(BuyingGroupMember).collect(),
+                })
+                .collect(),
         }
-    })
+    }
 }
 
 /// A point of a deal's risk history: the stored assessment after a change.
@@ -83,14 +71,14 @@ pub struct RiskSnapshot {
     pub factor_codes: Vec<RiskFactorCode>,
 }
 
-impl RiskSnapshot {
-    pub fn from_row(row: risk_history::Model) -> AppResult<RiskSnapshot> {
-        Ok(RiskSnapshot {
-            at: Timestamp(row.assessed_at),
-            score: row.score,
-            level: stored_level(&row.level)?.into(),
-            factor_codes: codes_of_mask(row.factor_mask).into_iter().map(Into::into).collect(),
-        })
+impl From<RiskPoint> for RiskSnapshot {
+    fn from(point: RiskPoint) -> Self {
+        RiskSnapshot {
+            at: Timestamp(point.at),
+            score: int(point.score),
+            level: point.level.into(),
+            factor_codes: point.factors.iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -190,9 +178,9 @@ pub struct RiskPolicyInput {
     pub weights: Option<Vec<RiskWeightInput>>,
 }
 
-impl From<RiskPolicyInput> for crate::service::risk::PolicyChanges {
+impl From<RiskPolicyInput> for PolicyChanges {
     fn from(input: RiskPolicyInput) -> Self {
-        crate::service::risk::PolicyChanges {
+        PolicyChanges {
             engagement_window_days: input.engagement_window_days,
             min_engaged_members: input.min_engaged_members,
             single_thread_share: input.single_thread_share,
@@ -207,10 +195,4 @@ impl From<RiskPolicyInput> for crate::service::risk::PolicyChanges {
                 .map(|w| w.into_iter().map(|w| (w.code.into(), w.points)).collect()),
         }
     }
-}
-
-/// The tenant's policy, for the query root.
-pub async fn current_policy(ctx: &Context<'_>) -> Result<RiskPolicyOut> {
-    let (scope, _) = scope(ctx)?;
-    Ok(RiskPolicyOut((*scope.loaders.policy().await?).clone()))
 }

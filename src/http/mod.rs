@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Verifier;
 use crate::domain::AppError;
 use crate::graphql::{AppSchema, RequestScope, limits};
-use crate::store::Store;
+use crate::service::Services;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -31,7 +31,7 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Most aliases one document may hold (checked before execution).
     pub max_aliases: usize,
-    pub store: Store,
+    pub services: Services,
     pub verifier: Arc<Verifier>,
 }
 
@@ -90,7 +90,7 @@ async fn count_responses(req: Request, next: Next) -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.store.ping().await {
+    if state.services.ready().await {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
@@ -129,7 +129,10 @@ impl MediaType {
 /// A response carrying only errors (before execution: auth, bad HTTP request).
 fn error_response(status: StatusCode, media: MediaType, err: &AppError) -> Response {
     let message = match err {
-        AppError::Internal(_) => "internal error".to_owned(),
+        AppError::Internal(detail) => {
+            tracing::error!(error = %detail, "internal error");
+            "internal error".to_owned()
+        }
         other => other.to_string(),
     };
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": err.code() } }] });
@@ -282,7 +285,7 @@ async fn execute(
         let mut response = match too_many_aliases {
             Some(err) => async_graphql::Response::from_errors(vec![err]),
             None => {
-                let request = request.data(RequestScope::new(ctx.clone(), state.store.clone()));
+                let request = request.data(RequestScope::new(ctx.clone(), state.services.clone()));
                 state.schema.execute(request).await
             }
         };
@@ -312,13 +315,10 @@ async fn execute(
             response.headers_mut().insert(header::CONTENT_TYPE, media.header());
             response
         }
-        Err(err) => {
-            tracing::error!(error = %err, "could not serialize a response");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                media,
-                &AppError::Internal("serialization".into()),
-            )
-        }
+        Err(err) => error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            media,
+            &AppError::Internal(format!("could not serialize a response: {err}")),
+        ),
     }
 }

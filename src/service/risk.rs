@@ -1,70 +1,216 @@
-//! Keeping stored assessments current: after every write that changes a deal's inputs (in
+//! Keeping stored assessments current — after every write that changes a deal's inputs (in
 //! the same transaction), after a policy change (the whole tenant), and by the periodic
-//! sweep (time alone makes deals stall or go dark).
+//! sweep (time alone makes deals stall or go dark) — and the tenant's policy.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use entity::opportunity;
 use uuid::Uuid;
 
-use crate::domain::risk::{self, PolicyError, RiskPolicy};
-use crate::domain::{AppError, AppResult, TenantCtx};
-use crate::store::{Conn, Store, opportunities, policy, risk as stored, scope};
+use super::Services;
+use crate::domain::commands::PolicyChanges;
+use crate::domain::deal_record::DealRecord;
+use crate::domain::records::{Deal, RiskPoint};
+use crate::domain::risk::RiskPolicy;
+use crate::domain::{AppResult, TenantCtx};
+use crate::store::{Conn, Store, history, members, opportunities, policy, risk as stored, scope};
 
 /// Deals re-assessed per transaction by tenant-wide refreshes.
 const BATCH: u64 = 200;
 
-/// Re-assesses `deals` at `now` and stores what changed. Returns how many changed.
-pub async fn refresh_deals(
-    ctx: &TenantCtx,
-    conn: &impl Conn,
-    deals: Vec<opportunity::Model>,
-    policy: &RiskPolicy,
-    now: DateTime<Utc>,
-) -> AppResult<usize> {
-    let inputs = stored::load_inputs(ctx, conn, deals).await?;
-    let mut changed = 0;
-    for deal in &inputs {
-        let assessment = deal.with_facts(|facts| risk::assess(facts, policy, now));
-        if stored::save(ctx, conn, deal, &assessment, now).await? {
-            changed += 1;
-        }
-    }
-    Ok(changed)
+/// How long a process may answer reads with a policy it read before. Writes always read the
+/// policy inside their transaction; a change made on this process clears its cache at once,
+/// a change made on another replica is seen here within this time.
+const POLICY_TTL: Duration = Duration::from_secs(3);
+
+/// Per-tenant policies recently read, for the deal page's live risk.
+#[derive(Default)]
+pub struct PolicyCache {
+    entries: Mutex<HashMap<String, (Instant, Arc<RiskPolicy>)>>,
 }
 
-/// Re-assesses one deal inside the caller's transaction (after a write to its inputs).
-pub async fn refresh_deal(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
-    let Some(deal) = opportunities::get(ctx, conn, deal_id).await? else {
-        return Ok(());
-    };
+impl PolicyCache {
+    fn get(&self, tenant: &str) -> Option<Arc<RiskPolicy>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(tenant)
+            .filter(|(read, _)| read.elapsed() < POLICY_TTL)
+            .map(|(_, policy)| Arc::clone(policy))
+    }
+
+    fn put(&self, tenant: &str, policy: Arc<RiskPolicy>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, (read, _)| read.elapsed() < POLICY_TTL);
+        entries.insert(tenant.to_owned(), (Instant::now(), policy));
+    }
+
+    fn forget(&self, tenant: &str) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(tenant);
+    }
+}
+
+/// The tenant's policy (the defaults until an admin changes it), for reads.
+pub async fn policy(ctx: &TenantCtx, svc: &Services) -> AppResult<Arc<RiskPolicy>> {
+    let tenant = ctx.tenant().as_str();
+    if let Some(cached) = svc.policies.get(tenant) {
+        return Ok(cached);
+    }
+    let fresh = Arc::new(policy::get(ctx, svc.store.reader()).await?);
+    svc.policies.put(tenant, Arc::clone(&fresh));
+    Ok(fresh)
+}
+
+/// Changes the tenant's policy (admins only) and re-assesses all its open deals, so that
+/// stored levels, filters and ordering follow the new policy when this returns.
+pub async fn update_policy(ctx: &TenantCtx, svc: &Services, changes: PolicyChanges) -> AppResult<RiskPolicy> {
+    ctx.require_admin()?;
+    let now = super::now();
+    let next = svc
+        .store
+        .write(async |tx| {
+            let next = changes.apply_to(policy::get(ctx, tx).await?)?;
+            policy::put(ctx, tx, &next, now).await?;
+            Ok(next)
+        })
+        .await?;
+    svc.policies.forget(ctx.tenant().as_str());
+    refresh_tenant(ctx, &svc.store, now).await?;
+    Ok(next)
+}
+
+/// A deal's risk history since `since` (all of it when `None`), oldest first.
+pub async fn history(
+    ctx: &TenantCtx,
+    svc: &Services,
+    deal_id: Uuid,
+    since: Option<DateTime<Utc>>,
+) -> AppResult<Vec<RiskPoint>> {
+    stored::history(ctx, svc.store.reader(), deal_id, since).await
+}
+
+/// The records of `deals` — buying groups and histories — in two queries, whatever the
+/// number of deals, members and interactions.
+pub async fn load_records(ctx: &TenantCtx, conn: &impl Conn, deals: Vec<Deal>) -> AppResult<Vec<DealRecord>> {
+    if deals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
+    let mut groups: HashMap<Uuid, Vec<Arc<crate::domain::records::Member>>> = HashMap::new();
+    for member in members::for_deals(ctx, conn, &ids).await? {
+        groups.entry(member.opportunity_id).or_default().push(Arc::new(member));
+    }
+    let mut histories = history::for_deals(ctx, conn, &ids).await?;
+    Ok(deals
+        .into_iter()
+        .map(|deal| {
+            let group = groups.remove(&deal.id).unwrap_or_default();
+            let history = histories.remove(&deal.id).unwrap_or_default();
+            DealRecord::new(Arc::new(deal), group, Arc::new(history))
+        })
+        .collect())
+}
+
+/// Re-assesses `records` at `at` and stores what changed. Returns the deals with their
+/// stored assessment as it now is, and how many changed.
+async fn refresh_records(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    records: Vec<DealRecord>,
+    policy: &RiskPolicy,
+    at: DateTime<Utc>,
+) -> AppResult<(Vec<Deal>, usize)> {
+    let mut changed = 0;
+    let mut deals = Vec::with_capacity(records.len());
+    for record in records {
+        let next = record.assess_for_storage(policy, at);
+        if stored::save(ctx, conn, &record.deal, &next).await? {
+            changed += 1;
+        }
+        let mut deal = Arc::unwrap_or_clone(record.deal);
+        if deal.risk.assessed_at.is_none()
+            || (deal.risk.score, deal.risk.level, deal.risk.factors) != (next.score, next.level, next.factors)
+        {
+            deal.risk = next;
+        } else {
+            deal.risk.group_size = next.group_size;
+            deal.risk.engaged = next.engaged;
+        }
+        deals.push(deal);
+    }
+    Ok((deals, changed))
+}
+
+/// Re-assesses one deal inside the caller's transaction, after a write to its inputs, and
+/// returns it with its stored assessment as it now is.
+pub(crate) async fn refresh_deal(ctx: &TenantCtx, conn: &impl Conn, deal: Deal, at: DateTime<Utc>) -> AppResult<Deal> {
     let policy = policy::get(ctx, conn).await?;
-    refresh_deals(ctx, conn, vec![deal], &policy, now).await?;
+    let records = load_records(ctx, conn, vec![deal]).await?;
+    let (mut deals, _) = refresh_records(ctx, conn, records, &policy, at).await?;
+    deals.pop().ok_or(crate::domain::AppError::NotFound("opportunity"))
+}
+
+/// Like [`refresh_deal`], for a deal known by id (a write to its group or interactions).
+pub(crate) async fn refresh_deal_by_id(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if let Some(deal) = opportunities::get(ctx, conn, deal_id).await? {
+        refresh_deal(ctx, conn, deal, at).await?;
+    }
     Ok(())
 }
 
-/// Re-assesses every open deal of the caller's tenant, a batch per transaction.
-pub async fn refresh_tenant(ctx: &TenantCtx, store: &Store, now: DateTime<Utc>) -> AppResult<usize> {
+/// Re-assesses `deals` (those that existed at `at`) as at `at`; returns how many changed.
+async fn refresh_batch(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deals: Vec<Deal>,
+    policy: &RiskPolicy,
+    at: DateTime<Utc>,
+) -> AppResult<usize> {
+    let existing: Vec<Deal> = deals.into_iter().filter(|d| d.created_at <= at).collect();
+    let records = load_records(ctx, conn, existing).await?;
+    Ok(refresh_records(ctx, conn, records, policy, at).await?.1)
+}
+
+/// Re-assesses the open deals of the caller's tenant that existed at `at`, as at `at`, a batch
+/// per transaction. Returns how many stored assessments changed.
+pub async fn refresh_tenant(ctx: &TenantCtx, store: &Store, at: DateTime<Utc>) -> AppResult<usize> {
     let policy = policy::get(ctx, store.reader()).await?;
     let (mut after, mut changed) = (None, 0);
     loop {
-        let deals = stored::open_deals_after(ctx, store.reader(), after, BATCH).await?;
+        let deals = opportunities::open_after(ctx, store.reader(), after, BATCH).await?;
         let Some(last) = deals.last().map(|d| d.id) else {
             return Ok(changed);
         };
-        let tx = store.begin_write().await?;
-        let result = refresh_deals(ctx, &*tx, deals, &policy, now).await;
-        changed += tx.finish(result).await?;
+        changed += store
+            .write(async |tx| refresh_batch(ctx, tx, deals, &policy, at).await)
+            .await?;
+        after = Some(last);
+    }
+}
+
+/// Like [`refresh_tenant`], inside the caller's transaction (loading a tenant in bulk).
+pub async fn refresh_open_deals(ctx: &TenantCtx, conn: &impl Conn, at: DateTime<Utc>) -> AppResult<usize> {
+    let policy = policy::get(ctx, conn).await?;
+    let (mut after, mut changed) = (None, 0);
+    loop {
+        let deals = opportunities::open_after(ctx, conn, after, BATCH).await?;
+        let Some(last) = deals.last().map(|d| d.id) else {
+            return Ok(changed);
+        };
+        changed += refresh_batch(ctx, conn, deals, &policy, at).await?;
         after = Some(last);
     }
 }
 
 /// One pass over every tenant with open deals.
 pub async fn sweep(store: &Store, now: DateTime<Utc>) -> AppResult<usize> {
-    let tenants = scope::tenants_with_open_deals(store.reader())
-        .await
-        .map_err(crate::store::db_error)?;
+    let tenants = scope::tenants_with_open_deals(store.reader()).await?;
     let mut changed = 0;
     for tenant in tenants {
         changed += refresh_tenant(&TenantCtx::system(tenant), store, now).await?;
@@ -86,91 +232,4 @@ pub fn spawn_sweeper(store: Store, interval: Duration) -> tokio::task::JoinHandl
             }
         }
     })
-}
-
-/// A partial policy: `None` keeps the current value; weights are merged code by code.
-#[derive(Debug, Default)]
-pub struct PolicyChanges {
-    pub engagement_window_days: Option<i32>,
-    pub min_engaged_members: Option<i32>,
-    pub single_thread_share: Option<f64>,
-    pub min_group_size: Option<i32>,
-    pub required_roles: Option<Vec<crate::domain::model::BuyingRole>>,
-    pub coverage_threshold: Option<f64>,
-    pub stall_days: Option<i32>,
-    pub dark_days: Option<i32>,
-    pub max_close_date_pushes: Option<i32>,
-    pub weights: Option<Vec<(crate::domain::model::RiskFactorCode, i32)>>,
-}
-
-fn policy_error(err: PolicyError) -> AppError {
-    AppError::bad_input(format!("input.{}", err.field), err.message)
-}
-
-/// Applies `changes` to `current`, validating every field.
-pub fn merge_policy(current: RiskPolicy, changes: PolicyChanges) -> AppResult<RiskPolicy> {
-    let count = |field: &'static str, v: i32| {
-        u32::try_from(v).map_err(|_| AppError::bad_input(format!("input.{field}"), "must not be negative"))
-    };
-    let mut next = current;
-    if let Some(v) = changes.engagement_window_days {
-        next.engagement_window_days = count("engagementWindowDays", v)?;
-    }
-    if let Some(v) = changes.min_engaged_members {
-        next.min_engaged_members = count("minEngagedMembers", v)?;
-    }
-    if let Some(v) = changes.single_thread_share {
-        next.single_thread_share = v;
-    }
-    if let Some(v) = changes.min_group_size {
-        next.min_group_size = count("minGroupSize", v)?;
-    }
-    if let Some(v) = changes.required_roles {
-        next.required_roles = v;
-    }
-    if let Some(v) = changes.coverage_threshold {
-        next.coverage_threshold = v;
-    }
-    if let Some(v) = changes.stall_days {
-        next.stall_days = count("stallDays", v)?;
-    }
-    if let Some(v) = changes.dark_days {
-        next.dark_days = count("darkDays", v)?;
-    }
-    if let Some(v) = changes.max_close_date_pushes {
-        next.max_close_date_pushes = count("maxCloseDatePushes", v)?;
-    }
-    if let Some(weights) = changes.weights {
-        for (i, (code, points)) in weights.iter().enumerate() {
-            if weights[..i].iter().any(|(c, _)| c == code) {
-                return Err(AppError::bad_input(
-                    "input.weights",
-                    format!("lists {code} more than once"),
-                ));
-            }
-            let points = u32::try_from(*points).map_err(|_| {
-                AppError::bad_input("input.weights", format!("the weight of {code} must not be negative"))
-            })?;
-            next.weights[code.index()] = points;
-        }
-    }
-    next.validate().map_err(policy_error)?;
-    Ok(next)
-}
-
-/// Changes the tenant's policy (admins only) and re-assesses all its open deals, so that
-/// stored levels, filters and ordering follow the new policy when this returns.
-pub async fn update_policy(ctx: &TenantCtx, store: &Store, changes: PolicyChanges) -> AppResult<RiskPolicy> {
-    ctx.require_admin()?;
-    let now = super::now();
-    let tx = store.begin_write().await?;
-    let result = async {
-        let next = merge_policy(policy::get(ctx, &*tx).await?, changes)?;
-        policy::put(ctx, &*tx, &next, now).await?;
-        Ok(next)
-    }
-    .await;
-    let next = tx.finish(result).await?;
-    refresh_tenant(ctx, store, now).await?;
-    Ok(next)
 }

@@ -1,46 +1,20 @@
 //! Accounts: the customer companies deals are sold to.
 
-use chrono::{DateTime, Utc};
-use entity::account::{ActiveModel, Column, Entity, Model};
-use sea_orm::{ActiveModelTrait, ColumnTrait, PaginatorTrait, QueryFilter, Set};
+use entity::account::{Column, Entity};
+use sea_orm::{PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::convert::account_row;
 use super::page::{self, Key, Ordering, Page, Window};
-use super::{Conn, contains_ci, db_error, scope};
+use super::{Conn, contains_ci, scope};
+use crate::domain::records::Account;
 use crate::domain::{AppResult, TenantCtx};
 
-pub struct NewAccount {
-    pub name: String,
-    pub domain: Option<String>,
-    pub industry: Option<String>,
-}
-
-pub async fn get(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<Option<Model>> {
-    scope::select::<Entity>(ctx)
-        .filter(Column::Id.eq(id))
-        .one(conn)
-        .await
-        .map_err(db_error)
-}
-
-pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppResult<Vec<Model>> {
-    scope::select::<Entity>(ctx)
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-        .map_err(db_error)
+pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppResult<Vec<Account>> {
+    scope::find_by_ids::<Entity, _>(ctx, conn, ids).await
 }
 
 pub const ORDER_TAG: &str = "account:NAME:ASC";
-
-fn ordering() -> Ordering<Column> {
-    Ordering {
-        tag: ORDER_TAG.into(),
-        key: Some(Column::Name),
-        nullable: false,
-        descending: false,
-    }
-}
 
 fn filtered(ctx: &TenantCtx, name_contains: Option<&str>) -> sea_orm::Select<Entity> {
     let mut select = scope::select::<Entity>(ctx);
@@ -51,34 +25,33 @@ fn filtered(ctx: &TenantCtx, name_contains: Option<&str>) -> sea_orm::Select<Ent
 }
 
 /// Accounts by name, then id.
-pub async fn list(
+pub async fn page(
     ctx: &TenantCtx,
     conn: &impl Conn,
     name_contains: Option<&str>,
     window: &Window,
-) -> AppResult<Page<Model>> {
-    let ordering = ordering();
+) -> AppResult<Page<Account>> {
+    let ordering = Ordering {
+        tag: ORDER_TAG.into(),
+        key: Some(Column::Name),
+        nullable: false,
+        descending: false,
+    };
     let rows = page::apply(filtered(ctx, name_contains), Column::Id, &ordering, window)
         .all(conn)
-        .await
-        .map_err(db_error)?;
-    Ok(page::finish(rows, ORDER_TAG, window, |m| {
-        (Key::Text(m.name.clone()), m.id)
+        .await?
+        .into_iter()
+        .map(Account::try_from)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page::finish(rows, ORDER_TAG, window, |a| {
+        (Key::Text(a.name.clone()), a.id)
     }))
 }
 
 pub async fn count(ctx: &TenantCtx, conn: &impl Conn, name_contains: Option<&str>) -> AppResult<u64> {
-    filtered(ctx, name_contains).count(conn).await.map_err(db_error)
+    Ok(filtered(ctx, name_contains).count(conn).await?)
 }
 
-pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, new: NewAccount, now: DateTime<Utc>) -> AppResult<Model> {
-    let row = ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(new.name),
-        domain: Set(new.domain),
-        industry: Set(new.industry),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    scope::owned(ctx, row).insert(conn).await.map_err(db_error)
+pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, account: &Account) -> AppResult<()> {
+    scope::insert_one(ctx, conn, account_row(account)).await
 }

@@ -1,8 +1,9 @@
-//! Bulk writes for loading whole data sets (`dealgraph generate`): multi-row `INSERT`s sized to
-//! the engine's bind-parameter limit, and removal of everything a tenant owns.
+//! Bulk writes for loading whole data sets (the demo tenant, `dealgraph generate`, imports):
+//! a [`Batch`] of domain records written as multi-row `INSERT`s sized to the engine's
+//! bind-parameter limit, and removal of everything a tenant owns.
 //!
-//! Requests never come here: they write a row or a handful through the other modules. Both
-//! functions stay behind [`scope`], so a bulk load can only ever touch the caller's tenant.
+//! Requests never come here: they write a row or a handful through the other modules.
+//! Everything stays behind [`scope`], so a bulk load can only ever touch the caller's tenant.
 
 use entity::{
     account, buying_group_member, close_date_change, contact, interaction, interaction_member, opportunity,
@@ -10,9 +11,68 @@ use entity::{
 };
 use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable};
 
+use super::Conn;
+use super::convert;
 use super::scope::{self, TenantScoped};
-use super::{Conn, db_error};
+use crate::domain::records::{
+    Account, CloseDateChange, Contact, Deal, Interaction, Link, Member, RiskPoint, StageChange,
+};
 use crate::domain::{AppResult, TenantCtx};
+
+/// Records to write together. Parents are written before children, so a batch may hold a
+/// deal with its members, history and interactions, or only some of them (their parents
+/// already stored).
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub accounts: Vec<Account>,
+    pub contacts: Vec<Contact>,
+    pub deals: Vec<Deal>,
+    pub stage_changes: Vec<StageChange>,
+    pub close_date_changes: Vec<CloseDateChange>,
+    pub members: Vec<Member>,
+    pub interactions: Vec<Interaction>,
+    pub links: Vec<Link>,
+    pub risk_points: Vec<RiskPoint>,
+}
+
+/// Writes `batch` into the caller's tenant. Run it inside a transaction
+/// ([`Store::write`](super::Store::write)): a failure part-way leaves earlier statements
+/// written otherwise.
+pub async fn write(ctx: &TenantCtx, conn: &impl Conn, batch: &Batch) -> AppResult<()> {
+    insert(ctx, conn, batch.accounts.iter().map(convert::account_row).collect()).await?;
+    insert(ctx, conn, batch.contacts.iter().map(convert::contact_row).collect()).await?;
+    insert(ctx, conn, batch.deals.iter().map(convert::deal_row).collect()).await?;
+    insert(
+        ctx,
+        conn,
+        batch.stage_changes.iter().map(convert::stage_change_row).collect(),
+    )
+    .await?;
+    insert(
+        ctx,
+        conn,
+        batch
+            .close_date_changes
+            .iter()
+            .map(convert::close_date_change_row)
+            .collect(),
+    )
+    .await?;
+    insert(ctx, conn, batch.members.iter().map(convert::member_row).collect()).await?;
+    insert(
+        ctx,
+        conn,
+        batch.interactions.iter().map(convert::interaction_row).collect(),
+    )
+    .await?;
+    insert(ctx, conn, batch.links.iter().map(convert::link_row).collect()).await?;
+    insert(
+        ctx,
+        conn,
+        batch.risk_points.iter().map(convert::risk_point_row).collect(),
+    )
+    .await
+}
 
 /// Bound parameters one statement may carry: SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`
 /// (32,766 since 3.32) and PostgreSQL's wire-protocol limit (a 16-bit count).
@@ -29,9 +89,8 @@ pub fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
 }
 
 /// Inserts `rows` (each with every column set) into the caller's tenant, as few multi-row
-/// `INSERT`s as the parameter limit allows. Run it inside a transaction: a failure part-way
-/// leaves earlier statements written otherwise.
-pub async fn insert<A>(ctx: &TenantCtx, conn: &impl Conn, rows: Vec<A>) -> AppResult<()>
+/// `INSERT`s as the parameter limit allows.
+async fn insert<A>(ctx: &TenantCtx, conn: &impl Conn, rows: Vec<A>) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     A::Entity: TenantScoped,
@@ -41,10 +100,7 @@ where
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        scope::insert_many(ctx, chunk)
-            .exec_without_returning(conn)
-            .await
-            .map_err(db_error)?;
+        scope::insert_many(ctx, chunk).exec_without_returning(conn).await?;
     }
     Ok(())
 }
@@ -66,50 +122,22 @@ pub async fn analyze(conn: &impl Conn) -> AppResult<()> {
         "ANALYZE accounts, contacts, opportunities, stage_changes, close_date_changes, buying_group_members, \
          interactions, interaction_members, risk_history",
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     Ok(())
 }
 
 /// Deletes every row the caller's tenant owns except its risk policy (configuration, not
 /// data), children first so no foreign key is ever left dangling.
 pub async fn delete_tenant_data(ctx: &TenantCtx, conn: &impl Conn) -> AppResult<()> {
-    scope::delete::<risk_history::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<interaction_member::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<interaction::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<buying_group_member::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<close_date_change::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<stage_change::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<opportunity::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<contact::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
-    scope::delete::<account::Entity>(ctx)
-        .exec(conn)
-        .await
-        .map_err(db_error)?;
+    scope::delete::<risk_history::Entity>(ctx).exec(conn).await?;
+    scope::delete::<interaction_member::Entity>(ctx).exec(conn).await?;
+    scope::delete::<interaction::Entity>(ctx).exec(conn).await?;
+    scope::delete::<buying_group_member::Entity>(ctx).exec(conn).await?;
+    scope::delete::<close_date_change::Entity>(ctx).exec(conn).await?;
+    scope::delete::<stage_change::Entity>(ctx).exec(conn).await?;
+    scope::delete::<opportunity::Entity>(ctx).exec(conn).await?;
+    scope::delete::<contact::Entity>(ctx).exec(conn).await?;
+    scope::delete::<account::Entity>(ctx).exec(conn).await?;
     Ok(())
 }
 

@@ -1,13 +1,21 @@
-//! Persistence: the only layer that builds queries.
+//! Persistence: the only layer that builds queries, and the only one that knows rows.
 //!
-//! Every function takes the caller's [`TenantCtx`](crate::domain::TenantCtx) first and reaches
-//! tables only through [`scope`], which adds `tenant_id = <caller's tenant>` to every read,
-//! update and delete and stamps it on every insert. Nothing else in the crate calls
-//! `Entity::find()` (a test in `scope` keeps it so).
+//! The rules it keeps:
+//! - Every function takes the caller's [`TenantCtx`](crate::domain::TenantCtx) first and
+//!   reaches tables only through [`scope`], which adds `tenant_id = <caller's tenant>` to every
+//!   read, update and delete and stamps it on every insert. Nothing else in the crate calls
+//!   `Entity::find()` (a test in `scope` keeps it so).
+//! - Rows go in and come out as domain records ([`crate::domain::records`]), converted in one
+//!   place per table ([`convert`]); nothing above this layer names an entity.
+//! - Writes run in one transaction per use case: [`Store::write`].
+//! - A database error is an `INTERNAL` [`AppError`] (`?` converts it); its detail is logged
+//!   once, at the edge, and never sent to a client.
 
 pub mod accounts;
 pub mod bulk;
 pub mod contacts;
+pub mod convert;
+pub mod history;
 pub mod interactions;
 pub mod members;
 pub mod opportunities;
@@ -27,9 +35,9 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
 
-use crate::domain::AppError;
+use crate::domain::{AppError, AppResult};
 
 /// The database handle shared by all requests.
 #[derive(Clone)]
@@ -40,42 +48,6 @@ pub struct Store {
     /// SQLite allows one writer at a time; writers queue here instead of spinning on
     /// `SQLITE_BUSY`. `None` on PostgreSQL, which takes concurrent writers.
     write_gate: Option<Arc<Mutex<()>>>,
-}
-
-/// An open write transaction. Commit it, or drop it to roll back.
-pub struct WriteTx {
-    // Field order matters: the transaction ends before the gate opens for the next writer.
-    txn: DatabaseTransaction,
-    _gate: Option<OwnedMutexGuard<()>>,
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-}
-
-impl WriteTx {
-    pub async fn commit(self) -> Result<(), AppError> {
-        self.txn.commit().await.map_err(db_error)
-    }
-
-    /// Commit on `Ok`, roll back on `Err`, and hand the result through.
-    pub async fn finish<T>(self, result: Result<T, AppError>) -> Result<T, AppError> {
-        match result {
-            Ok(value) => {
-                self.commit().await?;
-                Ok(value)
-            }
-            Err(err) => {
-                if let Err(rollback) = self.txn.rollback().await {
-                    tracing::warn!(error = %rollback, "rollback failed");
-                }
-                Err(err)
-            }
-        }
-    }
 }
 
 impl Store {
@@ -128,18 +100,33 @@ impl Store {
         &self.db
     }
 
-    /// Begins the one transaction a mutation runs in.
-    pub async fn begin_write(&self) -> Result<WriteTx, AppError> {
-        let gate = match &self.write_gate {
+    /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
+    /// when it returns `Err` (or is dropped half-way, e.g. by a request timeout). On SQLite
+    /// writers queue here, one at a time (`BEGIN IMMEDIATE`), instead of failing with
+    /// "database is locked".
+    pub async fn write<T>(&self, work: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<T>) -> AppResult<T> {
+        // Held until the transaction has ended, so the next writer starts after it.
+        let _gate = match &self.write_gate {
             Some(gate) => Some(Arc::clone(gate).lock_owned().await),
             None => None,
         };
         let options = TransactionOptions {
-            sqlite_transaction_mode: gate.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            sqlite_transaction_mode: _gate.as_ref().map(|_| SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        let txn = self.db.begin_with_options(options).await.map_err(db_error)?;
-        Ok(WriteTx { txn, _gate: gate })
+        let txn = self.db.begin_with_options(options).await?;
+        match work(&txn).await {
+            Ok(value) => {
+                txn.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                if let Err(rollback) = txn.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(err)
+            }
+        }
     }
 
     pub async fn close(self) {
@@ -149,13 +136,16 @@ impl Store {
     }
 }
 
-/// Maps a database error to `INTERNAL`, logging the detail (which never reaches the client).
-pub fn db_error(err: DbErr) -> AppError {
-    tracing::error!(error = %err, "database error");
-    AppError::Internal("database error".into())
+/// A database error is `INTERNAL`: the client cannot fix it. The detail travels inside the
+/// error to the edge, which logs it with the request id and sends only "internal error".
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        AppError::Internal(format!("database: {err}"))
+    }
 }
 
-/// Maps constraint violations that a racing request can cause to client errors, by name.
+/// Maps constraint violations that a racing request can cause to client errors, by name;
+/// anything else stays `INTERNAL`.
 pub fn constraint_error(err: DbErr) -> AppError {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(msg))
@@ -167,7 +157,7 @@ pub fn constraint_error(err: DbErr) -> AppError {
             // A parent vanished between our check and the insert (a concurrent delete).
             AppError::NotFound("referenced record")
         }
-        _ => db_error(err),
+        _ => err.into(),
     }
 }
 

@@ -1,98 +1,55 @@
-//! Opportunities (deals), their stage history and close-date history.
+//! Opportunities (deals) and their stage and close-date changes.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use entity::opportunity::{ActiveModel, Column, Entity, Model};
-use entity::{close_date_change, stage_change};
+use entity::account;
+use entity::opportunity::{Column, Entity};
+use entity::stage_change;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+};
 use uuid::Uuid;
 
+use super::convert::{close_date_change_row, deal_row, stage_change_row};
 use super::page::{self, Key, Ordering, Page, Window};
-use super::{Conn, contains_ci, db_error, scope};
-use crate::domain::model::{RiskFactorCode, RiskLevel, Stage};
-use crate::domain::{AppError, AppResult, TenantCtx};
+use super::{Conn, contains_ci, scope};
+use crate::domain::model::Stage;
+use crate::domain::query::{DealFilter, DealSort, DealSortField};
+use crate::domain::records::{Account, CloseDateChange, Deal, StageChange};
+use crate::domain::{AppResult, TenantCtx};
 
-/// The board's filter, already validated and resolved to internal ids.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub stages: Option<Vec<Stage>>,
-    pub open: Option<bool>,
-    pub owner_id: Option<String>,
-    pub account_id: Option<Uuid>,
-    /// Set when the filter named something that does not exist: nothing can match.
-    pub matches_nothing: bool,
-    pub risk_levels: Option<Vec<RiskLevel>>,
-    pub risk_factor: Option<RiskFactorCode>,
-    pub min_amount_cents: Option<i64>,
-    pub max_amount_cents: Option<i64>,
-    pub currency: Option<String>,
-    pub close_date_from: Option<NaiveDate>,
-    pub close_date_to: Option<NaiveDate>,
-    pub name_contains: Option<String>,
-}
-
-/// What the board can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortField {
-    RiskScore,
-    Amount,
-    ExpectedCloseDate,
-    UpdatedAt,
-    Name,
-    DaysInStage,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sort {
-    pub field: SortField,
-    pub descending: bool,
-}
-
-impl Default for Sort {
-    /// Most recently changed first.
-    fn default() -> Self {
-        Sort {
-            field: SortField::UpdatedAt,
-            descending: true,
-        }
+fn ordering(sort: DealSort) -> Ordering<Column> {
+    let (name, key, nullable, descending) = match sort.field {
+        DealSortField::RiskScore => ("RISK_SCORE", Column::RiskScore, false, sort.descending),
+        DealSortField::Amount => ("AMOUNT", Column::AmountCents, false, sort.descending),
+        DealSortField::ExpectedCloseDate => ("EXPECTED_CLOSE_DATE", Column::ExpectedCloseDate, true, sort.descending),
+        DealSortField::UpdatedAt => ("UPDATED_AT", Column::UpdatedAt, false, sort.descending),
+        DealSortField::Name => ("NAME", Column::Name, false, sort.descending),
+        // More days in stage means an earlier entry into it.
+        DealSortField::DaysInStage => ("DAYS_IN_STAGE", Column::StageEnteredAt, false, !sort.descending),
+    };
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    Ordering {
+        tag: format!("opportunity:{name}:{dir}"),
+        key: Some(key),
+        nullable,
+        descending,
     }
 }
 
-impl Sort {
-    fn ordering(self) -> Ordering<Column> {
-        let (name, key, nullable, descending) = match self.field {
-            SortField::RiskScore => ("RISK_SCORE", Column::RiskScore, false, self.descending),
-            SortField::Amount => ("AMOUNT", Column::AmountCents, false, self.descending),
-            SortField::ExpectedCloseDate => ("EXPECTED_CLOSE_DATE", Column::ExpectedCloseDate, true, self.descending),
-            SortField::UpdatedAt => ("UPDATED_AT", Column::UpdatedAt, false, self.descending),
-            SortField::Name => ("NAME", Column::Name, false, self.descending),
-            // More days in stage means an earlier entry into it.
-            SortField::DaysInStage => ("DAYS_IN_STAGE", Column::StageEnteredAt, false, !self.descending),
-        };
-        let dir = if self.descending { "DESC" } else { "ASC" };
-        Ordering {
-            tag: format!("opportunity:{name}:{dir}"),
-            key: Some(key),
-            nullable,
-            descending,
-        }
+fn key_of(sort: DealSort, d: &Deal) -> Key {
+    match sort.field {
+        DealSortField::RiskScore => Key::Int(i64::from(d.risk.score)),
+        DealSortField::Amount => Key::Int(d.amount_cents),
+        DealSortField::ExpectedCloseDate => d.expected_close_date.map_or(Key::Null, Key::Date),
+        DealSortField::UpdatedAt => Key::Time(d.updated_at),
+        DealSortField::Name => Key::Text(d.name.clone()),
+        DealSortField::DaysInStage => Key::Time(d.stage_entered_at),
     }
+}
 
-    fn key_of(self, m: &Model) -> Key {
-        match self.field {
-            SortField::RiskScore => Key::Int(i64::from(m.risk_score)),
-            SortField::Amount => Key::Int(m.amount_cents),
-            SortField::ExpectedCloseDate => m.expected_close_date.map_or(Key::Null, Key::Date),
-            SortField::UpdatedAt => Key::Time(m.updated_at),
-            SortField::Name => Key::Text(m.name.clone()),
-            SortField::DaysInStage => Key::Time(m.stage_entered_at),
-        }
-    }
-
-    /// The cursor tag of this sort, for validating cursors before querying.
-    pub fn tag(self) -> String {
-        self.ordering().tag
-    }
+/// The cursor tag of a sort, for validating cursors before querying.
+pub fn order_tag(sort: DealSort) -> String {
+    ordering(sort).tag
 }
 
 fn closed_stages() -> [&'static str; 2] {
@@ -100,7 +57,7 @@ fn closed_stages() -> [&'static str; 2] {
 }
 
 /// The filter as a condition on `opportunities` (tenant scoping is added by `scope`).
-pub fn condition(filter: &Filter) -> Condition {
+pub fn condition(filter: &DealFilter) -> Condition {
     let mut c = Condition::all();
     if filter.matches_nothing {
         return c.add(Expr::val(1).eq(0));
@@ -147,238 +104,132 @@ pub fn condition(filter: &Filter) -> Condition {
     c
 }
 
-pub async fn get(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<Option<Model>> {
-    scope::select::<Entity>(ctx)
-        .filter(Column::Id.eq(id))
-        .one(conn)
-        .await
-        .map_err(db_error)
+pub async fn get(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<Option<Deal>> {
+    scope::find_by_id::<Entity, _>(ctx, conn, id).await
 }
 
-pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppResult<Vec<Model>> {
-    scope::select::<Entity>(ctx)
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .all(conn)
-        .await
-        .map_err(db_error)
+pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppResult<Vec<Deal>> {
+    scope::find_by_ids::<Entity, _>(ctx, conn, ids).await
 }
 
-pub async fn list(
+/// A deal with its account, in one joined query (the join includes the tenant).
+pub async fn get_with_account(
     ctx: &TenantCtx,
     conn: &impl Conn,
-    filter: &Filter,
-    sort: Sort,
+    id: Uuid,
+) -> AppResult<Option<(Deal, Option<Account>)>> {
+    let deal_account: RelationDef = Entity::belongs_to(account::Entity)
+        .from((Column::TenantId, Column::AccountId))
+        .to((account::Column::TenantId, account::Column::Id))
+        .into();
+    let found = scope::select::<Entity>(ctx)
+        .filter(Column::Id.eq(id))
+        .join(JoinType::LeftJoin, deal_account)
+        .select_also(account::Entity)
+        .one(conn)
+        .await?;
+    found
+        .map(|(deal, account)| Ok((Deal::try_from(deal)?, account.map(Account::try_from).transpose()?)))
+        .transpose()
+}
+
+/// One page of the board.
+pub async fn page(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    filter: &DealFilter,
+    sort: DealSort,
     window: &Window,
-) -> AppResult<Page<Model>> {
-    let ordering = sort.ordering();
+) -> AppResult<Page<Deal>> {
+    let ordering = ordering(sort);
     let select = scope::select::<Entity>(ctx).filter(condition(filter));
     let rows = page::apply(select, Column::Id, &ordering, window)
         .all(conn)
-        .await
-        .map_err(db_error)?;
-    Ok(page::finish(rows, &ordering.tag, window, |m| (sort.key_of(m), m.id)))
+        .await?
+        .into_iter()
+        .map(Deal::try_from)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page::finish(rows, &ordering.tag, window, |d| (key_of(sort, d), d.id)))
 }
 
-pub async fn count(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter) -> AppResult<u64> {
-    scope::select::<Entity>(ctx)
+pub async fn count(ctx: &TenantCtx, conn: &impl Conn, filter: &DealFilter) -> AppResult<u64> {
+    Ok(scope::select::<Entity>(ctx)
         .filter(condition(filter))
         .count(conn)
-        .await
-        .map_err(db_error)
+        .await?)
 }
 
-pub struct NewOpportunity {
-    pub account_id: Uuid,
-    pub name: String,
-    pub owner_id: String,
-    pub stage: Stage,
-    pub amount_cents: i64,
-    pub currency: String,
-    pub expected_close_date: Option<NaiveDate>,
+pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, deal: &Deal) -> AppResult<()> {
+    scope::insert_one(ctx, conn, deal_row(deal)).await
 }
 
-/// Inserts the deal with its first stage (and close date) recorded as history.
-pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, new: NewOpportunity, now: DateTime<Utc>) -> AppResult<Model> {
-    let id = Uuid::now_v7();
-    let row = ActiveModel {
-        id: Set(id),
-        account_id: Set(new.account_id),
-        name: Set(new.name),
-        owner_id: Set(new.owner_id),
-        stage: Set(new.stage.as_str().to_owned()),
-        amount_cents: Set(new.amount_cents),
-        currency: Set(new.currency),
-        expected_close_date: Set(new.expected_close_date),
-        stage_entered_at: Set(now),
-        closed_at: Set(new.stage.is_closed().then_some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        version: Set(1),
-        risk_score: Set(0),
-        risk_level: Set(RiskLevel::Low.as_str().to_owned()),
-        risk_factor_mask: Set(0),
-        risk_assessed_at: Set(None),
-        risk_group_size: Set(0),
-        risk_engaged: Set(0),
-        ..Default::default()
-    };
-    let model = scope::owned(ctx, row).insert(conn).await.map_err(db_error)?;
-    record_stage_change(ctx, conn, id, None, new.stage, now).await?;
-    if new.expected_close_date.is_some() {
-        record_close_date_change(ctx, conn, id, None, new.expected_close_date, now).await?;
-    }
-    Ok(model)
-}
-
-/// The changed fields of an update; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct Changes {
-    pub name: Option<String>,
-    pub amount_cents: Option<i64>,
-    pub currency: Option<String>,
-    pub stage: Option<Stage>,
-    /// `Some(None)` clears the close date.
-    pub expected_close_date: Option<Option<NaiveDate>>,
-    pub owner_id: Option<String>,
-}
-
-/// Applies `changes` to `current` if its version is still `expected_version`, recording stage
-/// and close-date moves. Returns the new row, or `CONFLICT` if another write got there first.
-pub async fn update(
-    ctx: &TenantCtx,
-    conn: &impl Conn,
-    current: &Model,
-    expected_version: i32,
-    changes: Changes,
-    now: DateTime<Utc>,
-) -> AppResult<Model> {
-    let stale = || {
-        AppError::Conflict(format!(
-            "the opportunity has changed since version {expected_version} (now {}); reload it and try again",
-            current.version
-        ))
-    };
-    if current.version != expected_version {
-        return Err(stale());
-    }
+/// Writes `after` over `before` if the stored version is still `before.version`: the fields
+/// a client can change, the stage bookkeeping, the version and `updated_at` (the stored
+/// assessment is written by [`super::risk::save`]). `false` when another write got there first.
+pub async fn update(ctx: &TenantCtx, conn: &impl Conn, before: &Deal, after: &Deal) -> AppResult<bool> {
     let mut update = scope::update::<Entity>(ctx)
-        .filter(Column::Id.eq(current.id))
-        .filter(Column::Version.eq(expected_version))
-        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-        .col_expr(Column::UpdatedAt, Expr::val(now));
-    if let Some(name) = changes.name {
-        update = update.col_expr(Column::Name, Expr::val(name));
+        .filter(Column::Id.eq(before.id))
+        .filter(Column::Version.eq(before.version))
+        .col_expr(Column::Version, Expr::val(after.version))
+        .col_expr(Column::UpdatedAt, Expr::val(after.updated_at));
+    if after.name != before.name {
+        update = update.col_expr(Column::Name, Expr::val(after.name.as_str()));
     }
-    if let Some(cents) = changes.amount_cents {
-        update = update.col_expr(Column::AmountCents, Expr::val(cents));
+    if after.amount_cents != before.amount_cents {
+        update = update.col_expr(Column::AmountCents, Expr::val(after.amount_cents));
     }
-    if let Some(currency) = changes.currency {
-        update = update.col_expr(Column::Currency, Expr::val(currency));
+    if after.currency != before.currency {
+        update = update.col_expr(Column::Currency, Expr::val(after.currency.as_str()));
     }
-    if let Some(owner) = changes.owner_id {
-        update = update.col_expr(Column::OwnerId, Expr::val(owner));
+    if after.owner_id != before.owner_id {
+        update = update.col_expr(Column::OwnerId, Expr::val(after.owner_id.as_str()));
     }
-    let current_stage: Stage = parse_stored(&current.stage)?;
-    let stage_move = changes.stage.filter(|s| *s != current_stage);
-    if let Some(stage) = stage_move {
+    if after.stage != before.stage {
         update = update
-            .col_expr(Column::Stage, Expr::val(stage.as_str()))
-            .col_expr(Column::StageEnteredAt, Expr::val(now))
-            .col_expr(Column::ClosedAt, Expr::val(stage.is_closed().then_some(now)));
+            .col_expr(Column::Stage, Expr::val(after.stage.as_str()))
+            .col_expr(Column::StageEnteredAt, Expr::val(after.stage_entered_at))
+            .col_expr(Column::ClosedAt, Expr::val(after.closed_at));
     }
-    let date_move = changes
-        .expected_close_date
-        .filter(|d| *d != current.expected_close_date);
-    if let Some(date) = date_move {
-        update = update.col_expr(Column::ExpectedCloseDate, Expr::val(date));
+    if after.expected_close_date != before.expected_close_date {
+        update = update.col_expr(Column::ExpectedCloseDate, Expr::val(after.expected_close_date));
     }
-    let result = update.exec(conn).await.map_err(db_error)?;
-    if result.rows_affected != 1 {
-        return Err(stale());
-    }
-    if let Some(stage) = stage_move {
-        record_stage_change(ctx, conn, current.id, Some(current_stage), stage, now).await?;
-    }
-    if let Some(date) = date_move {
-        record_close_date_change(ctx, conn, current.id, current.expected_close_date, date, now).await?;
-    }
-    get(ctx, conn, current.id)
-        .await?
-        .ok_or(AppError::NotFound("opportunity"))
+    let result = update.exec(conn).await?;
+    Ok(result.rows_affected == 1)
 }
 
-async fn record_stage_change(
-    ctx: &TenantCtx,
-    conn: &impl Conn,
-    opportunity_id: Uuid,
-    from: Option<Stage>,
-    to: Stage,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    let row = stage_change::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        opportunity_id: Set(opportunity_id),
-        from_stage: Set(from.map(|s| s.as_str().to_owned())),
-        to_stage: Set(to.as_str().to_owned()),
-        changed_at: Set(at),
-        changed_by: Set(ctx.user_id().to_owned()),
-        ..Default::default()
-    };
-    scope::owned(ctx, row).insert(conn).await.map_err(db_error)?;
-    Ok(())
+pub async fn record_stage_change(ctx: &TenantCtx, conn: &impl Conn, change: &StageChange) -> AppResult<()> {
+    scope::insert_one(ctx, conn, stage_change_row(change)).await
 }
 
-async fn record_close_date_change(
-    ctx: &TenantCtx,
-    conn: &impl Conn,
-    opportunity_id: Uuid,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    let row = close_date_change::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        opportunity_id: Set(opportunity_id),
-        from_date: Set(from),
-        to_date: Set(to),
-        changed_at: Set(at),
-        changed_by: Set(ctx.user_id().to_owned()),
-        ..Default::default()
-    };
-    scope::owned(ctx, row).insert(conn).await.map_err(db_error)?;
-    Ok(())
+pub async fn record_close_date_change(ctx: &TenantCtx, conn: &impl Conn, change: &CloseDateChange) -> AppResult<()> {
+    scope::insert_one(ctx, conn, close_date_change_row(change)).await
 }
 
-/// Stage changes of several deals, oldest first within each deal.
-pub async fn stage_history(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppResult<Vec<stage_change::Model>> {
+/// A deal's stage changes, oldest first.
+pub async fn stage_history(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<Vec<StageChange>> {
     scope::select::<stage_change::Entity>(ctx)
-        .filter(stage_change::Column::OpportunityId.is_in(ids.iter().copied()))
+        .filter(stage_change::Column::OpportunityId.eq(deal_id))
         .order_by_asc(stage_change::Column::ChangedAt)
         .order_by_asc(stage_change::Column::Id)
         .all(conn)
-        .await
-        .map_err(db_error)
+        .await?
+        .into_iter()
+        .map(StageChange::try_from)
+        .collect()
 }
 
-/// Close-date changes of several deals, oldest first within each deal.
-pub async fn close_date_history(
-    ctx: &TenantCtx,
-    conn: &impl Conn,
-    ids: &[Uuid],
-) -> AppResult<Vec<close_date_change::Model>> {
-    scope::select::<close_date_change::Entity>(ctx)
-        .filter(close_date_change::Column::OpportunityId.is_in(ids.iter().copied()))
-        .order_by_asc(close_date_change::Column::ChangedAt)
-        .order_by_asc(close_date_change::Column::Id)
+/// Up to `limit` open deals with ids after `after`, by id (for batched refreshes).
+pub async fn open_after(ctx: &TenantCtx, conn: &impl Conn, after: Option<Uuid>, limit: u64) -> AppResult<Vec<Deal>> {
+    let mut select = scope::select::<Entity>(ctx).filter(Column::Stage.is_not_in(closed_stages()));
+    if let Some(after) = after {
+        select = select.filter(Column::Id.gt(after));
+    }
+    select
+        .order_by_asc(Column::Id)
+        .limit(limit)
         .all(conn)
-        .await
-        .map_err(db_error)
-}
-
-/// Parses an enum stored by this service; a bad value is a corrupted row, hence `INTERNAL`.
-pub fn parse_stored<T: std::str::FromStr>(raw: &str) -> AppResult<T> {
-    raw.parse().map_err(|_| {
-        tracing::error!(value = raw, "unparseable stored enum value");
-        AppError::Internal("corrupted row".into())
-    })
+        .await?
+        .into_iter()
+        .map(Deal::try_from)
+        .collect()
 }

@@ -4,10 +4,12 @@ use entity::opportunity::{Column, Entity};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{DbBackend, FromQueryResult, QueryFilter, QuerySelect};
 
-use super::opportunities::{Filter, condition, parse_stored};
-use super::{Conn, db_error, scope};
+use super::convert::parse;
+use super::opportunities::condition;
+use super::{Conn, scope};
 use crate::domain::model::RiskLevel;
-use crate::domain::pipeline::Bucket;
+use crate::domain::pipeline::{Bucket, GroupRow};
+use crate::domain::query::{DealFilter, GroupBy};
 use crate::domain::{AppResult, TenantCtx};
 
 #[derive(Debug, FromQueryResult)]
@@ -53,7 +55,7 @@ fn epoch_sum(backend: DbBackend, column: &str) -> SimpleExpr {
 }
 
 /// The deals matching `filter`, summed per (stage, currency, stored risk level): one query.
-pub async fn buckets(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter) -> AppResult<Vec<Bucket>> {
+pub async fn buckets(ctx: &TenantCtx, conn: &impl Conn, filter: &DealFilter) -> AppResult<Vec<Bucket>> {
     let backend = conn.get_database_backend();
     let mut select = scope::select::<Entity>(ctx)
         .filter(condition(filter))
@@ -82,13 +84,12 @@ pub async fn buckets(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter) -> AppR
         .group_by(Column::RiskLevel)
         .into_model::<BucketRow>()
         .all(conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     rows.into_iter()
         .map(|r| {
             Ok(Bucket {
-                stage: parse_stored(&r.stage)?,
-                level: parse_stored(&r.risk_level)?,
+                stage: parse("opportunities", &r.stage)?,
+                level: parse("opportunities", &r.risk_level)?,
                 currency: r.currency,
                 count: r.n,
                 amount_cents: r.amount,
@@ -102,34 +103,21 @@ pub async fn buckets(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter) -> AppR
         .collect()
 }
 
-/// What `groups` rows are keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupBy {
-    Stage,
-    Owner,
-    Account,
-    RiskLevel,
+#[derive(Debug, FromQueryResult)]
+struct GroupQueryRow {
+    key: String,
+    currency: String,
+    n: i64,
+    amount: i64,
+    score_sum: i64,
+    high_or_critical: i64,
 }
 
-/// One `groups` row before labelling, per (key, currency).
-#[derive(Debug, Clone, PartialEq, FromQueryResult)]
-pub struct GroupRow {
-    pub key: String,
-    pub currency: String,
-    pub n: i64,
-    pub amount: i64,
-    pub score_sum: i64,
-    pub high_or_critical: i64,
-}
-
-/// Open deals matching `filter`, summed per (group key, currency): one query.
-pub async fn groups(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter, by: GroupBy) -> AppResult<Vec<GroupRow>> {
+/// Open deals matching `filter`, summed per (group key, currency): one query. Keys are stage
+/// and level names, owner ids, and account ids as lower-case hex (with or without dashes).
+pub async fn groups(ctx: &TenantCtx, conn: &impl Conn, filter: &DealFilter, by: GroupBy) -> AppResult<Vec<GroupRow>> {
     // The filter's deals that are open (none when the filter asks for closed deals only).
-    let mut open = filter.clone();
-    if open.open == Some(false) {
-        open.matches_nothing = true;
-    }
-    open.open = Some(true);
+    let open = filter.clone().open_only();
     let key = match by {
         GroupBy::Stage => Column::Stage,
         GroupBy::Owner => Column::OwnerId,
@@ -143,7 +131,7 @@ pub async fn groups(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter, by: Grou
         (GroupBy::Account, _) => Expr::cust("lower(hex(account_id))"),
         _ => Expr::col(key),
     };
-    scope::select::<Entity>(ctx)
+    let rows = scope::select::<Entity>(ctx)
         .filter(condition(&open))
         .select_only()
         .column_as(key_expr, "key")
@@ -160,8 +148,18 @@ pub async fn groups(ctx: &TenantCtx, conn: &impl Conn, filter: &Filter, by: Grou
         )
         .group_by(key)
         .group_by(Column::Currency)
-        .into_model::<GroupRow>()
+        .into_model::<GroupQueryRow>()
         .all(conn)
-        .await
-        .map_err(db_error)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GroupRow {
+            key: r.key,
+            currency: r.currency,
+            count: r.n,
+            amount_cents: r.amount,
+            risk_score_sum: r.score_sum,
+            high_or_critical: r.high_or_critical,
+        })
+        .collect())
 }

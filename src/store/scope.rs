@@ -5,10 +5,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter, QuerySelect, Select,
     UpdateMany, Value,
 };
+use uuid::Uuid;
 
-use crate::domain::TenantCtx;
 use crate::domain::model::Stage;
 use crate::domain::values::TenantId;
+use crate::domain::{AppError, AppResult, TenantCtx};
 
 /// An entity whose rows belong to one tenant, named by `tenant_column`.
 pub trait TenantScoped: EntityTrait {
@@ -37,6 +38,64 @@ tenant_scoped!(
     risk_policy,
     risk_history,
 );
+
+/// An entity whose rows are named, within their tenant, by an `id` column.
+pub trait HasId: TenantScoped {
+    fn id_column() -> Self::Column;
+}
+
+macro_rules! has_id {
+    ($($module:ident),+ $(,)?) => {$(
+        impl HasId for entity::$module::Entity {
+            fn id_column() -> Self::Column {
+                entity::$module::Column::Id
+            }
+        }
+    )+};
+}
+
+has_id!(
+    account,
+    contact,
+    opportunity,
+    stage_change,
+    close_date_change,
+    buying_group_member,
+    interaction,
+    risk_history,
+);
+
+/// The records with these ids in the caller's tenant (those that exist there), converted.
+pub async fn find_by_ids<E, T>(ctx: &TenantCtx, conn: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<T>>
+where
+    E: HasId,
+    T: TryFrom<E::Model, Error = AppError>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    select::<E>(ctx)
+        .filter(E::id_column().is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(T::try_from)
+        .collect()
+}
+
+/// The record with this id in the caller's tenant, converted; `None` if there is none.
+pub async fn find_by_id<E, T>(ctx: &TenantCtx, conn: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<T>>
+where
+    E: HasId,
+    T: TryFrom<E::Model, Error = AppError>,
+{
+    select::<E>(ctx)
+        .filter(E::id_column().eq(id))
+        .one(conn)
+        .await?
+        .map(T::try_from)
+        .transpose()
+}
 
 /// `SELECT … WHERE tenant_id = <caller's tenant>`.
 pub fn select<E: TenantScoped>(ctx: &TenantCtx) -> Select<E> {
@@ -74,6 +133,16 @@ where
     I: IntoIterator<Item = A>,
 {
     A::Entity::insert_many(rows.into_iter().map(|row| owned(ctx, row)))
+}
+
+/// `INSERT` of one row stamped with the caller's tenant (nothing read back).
+pub async fn insert_one<A>(ctx: &TenantCtx, conn: &impl ConnectionTrait, row: A) -> AppResult<()>
+where
+    A: ActiveModelTrait + Send,
+    A::Entity: TenantScoped,
+{
+    insert_many(ctx, [row]).exec_without_returning(conn).await?;
+    Ok(())
 }
 
 /// Tenants that have open deals. The one cross-tenant read: the periodic risk sweep uses

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dealgraph::demo::{self, STORY_DEAL};
+use dealgraph::seed::demo::{self, STORY_DEAL};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, admin, load_demo};

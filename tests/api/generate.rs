@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use dealgraph::domain::AppError;
-use dealgraph::generate::{Plan, RiskPath, run};
+use dealgraph::seed::generate::{Plan, RiskPath, run};
 use dealgraph::store::Store;
 use serde_json::{Value, json};
 

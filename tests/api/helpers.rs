@@ -230,11 +230,11 @@ impl TestApp {
 }
 
 /// Loads the demo tenant into the database at `database_url`, as `dealgraph demo` does.
-pub async fn load_demo(database_url: &str) -> Result<dealgraph::demo::DemoReport, dealgraph::domain::AppError> {
+pub async fn load_demo(database_url: &str) -> Result<dealgraph::seed::demo::DemoReport, dealgraph::domain::AppError> {
     let store = dealgraph::store::Store::connect(database_url, 2)
         .await
         .expect("connect to the test database");
-    let loaded = dealgraph::demo::load(&store).await;
+    let loaded = dealgraph::seed::demo::load(&store).await;
     store.close().await;
     loaded
 }

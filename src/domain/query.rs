@@ -1,0 +1,83 @@
+//! What a client can ask of the pipeline: which deals (a filter), in which order, grouped
+//! how. Validated and resolved to internal ids before they reach the service.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::model::{RiskFactorCode, RiskLevel, Stage};
+
+/// The board's filter. All given conditions must hold.
+#[derive(Debug, Clone, Default)]
+pub struct DealFilter {
+    pub stages: Option<Vec<Stage>>,
+    /// `true`: open deals only; `false`: closed deals only.
+    pub open: Option<bool>,
+    pub owner_id: Option<String>,
+    pub account_id: Option<Uuid>,
+    /// Set when the filter named something that does not exist: nothing can match.
+    pub matches_nothing: bool,
+    pub risk_levels: Option<Vec<RiskLevel>>,
+    pub risk_factor: Option<RiskFactorCode>,
+    pub min_amount_cents: Option<i64>,
+    pub max_amount_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub close_date_from: Option<NaiveDate>,
+    pub close_date_to: Option<NaiveDate>,
+    pub name_contains: Option<String>,
+}
+
+impl DealFilter {
+    /// The same filter narrowed to one account (nothing matches if it named another).
+    pub fn within_account(mut self, account_id: Uuid) -> DealFilter {
+        if self.account_id.is_some_and(|a| a != account_id) {
+            self.matches_nothing = true;
+        }
+        self.account_id = Some(account_id);
+        self
+    }
+
+    /// The same filter narrowed to open deals (nothing matches if it asked for closed ones).
+    pub fn open_only(mut self) -> DealFilter {
+        if self.open == Some(false) {
+            self.matches_nothing = true;
+        }
+        self.open = Some(true);
+        self
+    }
+}
+
+/// What the board can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealSortField {
+    RiskScore,
+    Amount,
+    ExpectedCloseDate,
+    UpdatedAt,
+    Name,
+    DaysInStage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DealSort {
+    pub field: DealSortField,
+    pub descending: bool,
+}
+
+impl Default for DealSort {
+    /// Most recently changed first.
+    fn default() -> Self {
+        DealSort {
+            field: DealSortField::UpdatedAt,
+            descending: true,
+        }
+    }
+}
+
+/// What pipeline groups are keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Stage,
+    Owner,
+    Account,
+    RiskLevel,
+}

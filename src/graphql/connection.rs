@@ -1,0 +1,55 @@
+//! Relay connections built from the service's pages, and what a page costs a query.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, OutputType, Result};
+
+use crate::domain::AppError;
+use crate::domain::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageArgs};
+
+/// A Relay connection whose `totalCount` the service counted when the query asked for it.
+pub type Conn<N> = Connection<String, N, TotalCount>;
+
+/// The size of the whole list, as counted for this request.
+pub struct TotalCount(Option<u64>);
+
+#[Object]
+impl TotalCount {
+    /// How many items the whole list holds (all pages).
+    async fn total_count(&self) -> Result<i32> {
+        let total = self
+            .0
+            .ok_or_else(|| AppError::Internal("totalCount asked for but not counted".into()))?;
+        Ok(i32::try_from(total).unwrap_or(i32::MAX))
+    }
+}
+
+/// Whether the connection being resolved asks for `totalCount` (then the service counts).
+pub fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
+/// The Relay connection of a page.
+pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Conn<N> {
+    let mut conn =
+        Connection::with_additional_fields(page.has_previous_page, page.has_next_page, TotalCount(page.total));
+    conn.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, item)| Edge::new(cursor, node(item))),
+    );
+    conn
+}
+
+/// `first`/`after` only.
+pub fn forward(first: Option<i32>, after: Option<String>) -> PageArgs {
+    PageArgs::forward(first, after)
+}
+
+/// The query cost of a paginated field: its page size times the cost of one node.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let size = first.or(last).unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE) as usize;
+    1 + size.saturating_mul(child)
+}
+
+/// How many members a buying-group list is assumed to hold when costing a query.
+pub const GROUP_COST_FACTOR: usize = 12;

@@ -1,0 +1,224 @@
+//! Deals: create and change them (their stage and close-date history is recorded as they
+//! move), page through the board, load them with their account or their history.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::{Services, accounts, now, risk};
+use crate::domain::commands::{CreateDeal, Ref, UpdateDeal};
+use crate::domain::deal_record::DealHistory;
+use crate::domain::model::Stage;
+use crate::domain::page::{Page, PageArgs};
+use crate::domain::query::{DealFilter, DealSort};
+use crate::domain::records::{Account, CloseDateChange, Deal, StageChange, StoredRisk};
+use crate::domain::values;
+use crate::domain::{AppError, AppResult, TenantCtx};
+use crate::store::{Conn, history, opportunities};
+
+pub async fn create(ctx: &TenantCtx, svc: &Services, input: CreateDeal) -> AppResult<Deal> {
+    ctx.require_writer()?;
+    let name = values::name("input.name", &input.name)?;
+    let amount_cents = values::amount_cents("input.amount", input.amount)?;
+    let currency = values::currency("input.currency", &input.currency)?;
+    let owner_id = match input.owner_id {
+        Some(owner) => values::name("input.ownerId", &owner)?,
+        None => ctx.user_id().to_owned(),
+    };
+    ctx.require_can_assign_owner(&owner_id)?;
+    svc.store
+        .write(async |tx| {
+            let account = accounts::require(ctx, tx, input.account_id).await?;
+            let at = now();
+            let stage = input.stage.unwrap_or(Stage::Prospecting);
+            let deal = Deal {
+                id: Uuid::now_v7(),
+                account_id: account.id,
+                name,
+                owner_id,
+                stage,
+                amount_cents,
+                currency,
+                expected_close_date: input.expected_close_date,
+                stage_entered_at: at,
+                closed_at: stage.is_closed().then_some(at),
+                created_at: at,
+                updated_at: at,
+                version: 1,
+                risk: StoredRisk::UNASSESSED,
+            };
+            opportunities::insert(ctx, tx, &deal).await?;
+            record_moves(ctx, tx, None, &deal).await?;
+            risk::refresh_deal(ctx, tx, deal, at).await
+        })
+        .await
+}
+
+pub async fn update(ctx: &TenantCtx, svc: &Services, input: UpdateDeal) -> AppResult<Deal> {
+    ctx.require_writer()?;
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| values::name("input.name", n))
+        .transpose()?;
+    let amount_cents = input
+        .amount
+        .map(|a| values::amount_cents("input.amount", a))
+        .transpose()?;
+    let currency = input
+        .currency
+        .as_deref()
+        .map(|c| values::currency("input.currency", c))
+        .transpose()?;
+    let owner_id = input
+        .owner_id
+        .as_deref()
+        .map(|o| values::name("input.ownerId", o))
+        .transpose()?;
+    if let Some(owner) = &owner_id {
+        ctx.require_can_assign_owner(owner)?;
+    }
+    svc.store
+        .write(async |tx| {
+            let current = require_for_change(ctx, tx, input.id).await?;
+            let stale = || {
+                AppError::Conflict(format!(
+                    "the opportunity has changed since version {} (now {}); reload it and try again",
+                    input.expected_version, current.version
+                ))
+            };
+            if current.version != input.expected_version {
+                return Err(stale());
+            }
+            if let Some(stage) = input.stage
+                && current.stage.is_closed()
+                && stage != current.stage
+            {
+                return Err(AppError::bad_input(
+                    "input.stage",
+                    format!(
+                        "the deal is {}; a closed deal cannot move to another stage",
+                        current.stage
+                    ),
+                ));
+            }
+            let at = now();
+            let mut next = current.clone();
+            next.version += 1;
+            next.updated_at = at;
+            if let Some(name) = name {
+                next.name = name;
+            }
+            if let Some(cents) = amount_cents {
+                next.amount_cents = cents;
+            }
+            if let Some(currency) = currency {
+                next.currency = currency;
+            }
+            if let Some(owner) = owner_id {
+                next.owner_id = owner;
+            }
+            if let Some(stage) = input.stage.filter(|s| *s != current.stage) {
+                next.stage = stage;
+                next.stage_entered_at = at;
+                next.closed_at = stage.is_closed().then_some(at);
+            }
+            if let Some(date) = input.expected_close_date {
+                next.expected_close_date = date;
+            }
+            if !opportunities::update(ctx, tx, &current, &next).await? {
+                return Err(stale());
+            }
+            record_moves(ctx, tx, Some(&current), &next).await?;
+            risk::refresh_deal(ctx, tx, next, at).await
+        })
+        .await
+}
+
+/// Records the stage and close-date moves from `before` (`None`: a new deal) to `after`,
+/// stamped with `after.updated_at` and the caller.
+async fn record_moves(ctx: &TenantCtx, conn: &impl Conn, before: Option<&Deal>, after: &Deal) -> AppResult<()> {
+    let from_stage = before.map(|d| d.stage);
+    if from_stage != Some(after.stage) {
+        let change = StageChange {
+            id: Uuid::now_v7(),
+            opportunity_id: after.id,
+            from: from_stage,
+            to: after.stage,
+            at: after.updated_at,
+            by: ctx.user_id().to_owned(),
+        };
+        opportunities::record_stage_change(ctx, conn, &change).await?;
+    }
+    let from_date = before.and_then(|d| d.expected_close_date);
+    let moved = match before {
+        Some(before) => before.expected_close_date != after.expected_close_date,
+        None => after.expected_close_date.is_some(),
+    };
+    if moved {
+        let change = CloseDateChange {
+            id: Uuid::now_v7(),
+            opportunity_id: after.id,
+            from: from_date,
+            to: after.expected_close_date,
+            at: after.updated_at,
+            by: ctx.user_id().to_owned(),
+        };
+        opportunities::record_close_date_change(ctx, conn, &change).await?;
+    }
+    Ok(())
+}
+
+/// The deal a client referred to, if it exists in the caller's tenant and the caller may
+/// change it.
+pub(crate) async fn require_for_change(ctx: &TenantCtx, conn: &impl Conn, id: Ref) -> AppResult<Deal> {
+    let deal = match id {
+        Some(id) => opportunities::get(ctx, conn, id).await?,
+        None => None,
+    }
+    .ok_or(AppError::NotFound("opportunity"))?;
+    ctx.require_can_change_deal(&deal.owner_id)?;
+    Ok(deal)
+}
+
+/// One deal with its account (one query); `None` when it does not exist in the caller's tenant.
+pub async fn get_with_account(ctx: &TenantCtx, svc: &Services, id: Uuid) -> AppResult<Option<(Deal, Option<Account>)>> {
+    opportunities::get_with_account(ctx, svc.store.reader(), id).await
+}
+
+/// The deals of `ids` that exist in the caller's tenant.
+pub async fn load_many(ctx: &TenantCtx, svc: &Services, ids: &[Uuid]) -> AppResult<Vec<Deal>> {
+    opportunities::get_many(ctx, svc.store.reader(), ids).await
+}
+
+/// One page of the board: the deals matching `filter` in `sort` order.
+pub async fn page(
+    ctx: &TenantCtx,
+    svc: &Services,
+    filter: &DealFilter,
+    sort: DealSort,
+    args: &PageArgs,
+    with_total: bool,
+) -> AppResult<Page<Deal>> {
+    let window = args.window(&opportunities::order_tag(sort))?;
+    let db = svc.store.reader();
+    let total = async {
+        match with_total {
+            true => opportunities::count(ctx, db, filter).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (page, total) = tokio::try_join!(opportunities::page(ctx, db, filter, sort, &window), total)?;
+    Ok(page.with_total(total))
+}
+
+/// Every stage a deal went through, oldest first.
+pub async fn stage_history(ctx: &TenantCtx, svc: &Services, deal_id: Uuid) -> AppResult<Vec<StageChange>> {
+    opportunities::stage_history(ctx, svc.store.reader(), deal_id).await
+}
+
+/// The histories (interactions with their links, stage and close-date changes) of several
+/// deals, in one read.
+pub async fn histories(ctx: &TenantCtx, svc: &Services, deal_ids: &[Uuid]) -> AppResult<HashMap<Uuid, DealHistory>> {
+    history::for_deals(ctx, svc.store.reader(), deal_ids).await
+}

@@ -35,6 +35,7 @@ remote_enum!(Role => "crate::domain::model::Role" { Admin, Seller, Analyst });
 
 /// What the deal board can be sorted by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::query::DealSortField")]
 pub enum OpportunityOrderField {
     RiskScore,
     Amount,

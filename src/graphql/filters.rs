@@ -7,7 +7,7 @@ use super::enums::{OpportunityOrderField, OrderDirection, RiskFactorCode, RiskLe
 use super::ids::{self, Kind};
 use super::scalars::{Day, Money};
 use crate::domain::AppResult;
-use crate::domain::query::{DealFilter, DealSort, DealSortField};
+use crate::domain::query::{DealFilter, DealSort};
 use crate::domain::values;
 
 /// Narrows the deal board. All given conditions must hold.
@@ -72,16 +72,8 @@ pub fn deal_sort(order: Option<OpportunityOrder>) -> DealSort {
     let Some(order) = order else {
         return DealSort::default();
     };
-    let field = match order.field {
-        OpportunityOrderField::RiskScore => DealSortField::RiskScore,
-        OpportunityOrderField::Amount => DealSortField::Amount,
-        OpportunityOrderField::ExpectedCloseDate => DealSortField::ExpectedCloseDate,
-        OpportunityOrderField::UpdatedAt => DealSortField::UpdatedAt,
-        OpportunityOrderField::Name => DealSortField::Name,
-        OpportunityOrderField::DaysInStage => DealSortField::DaysInStage,
-    };
     DealSort {
-        field,
+        field: order.field.into(),
         descending: order.direction == OrderDirection::Desc,
     }
 }

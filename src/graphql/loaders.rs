@@ -67,6 +67,22 @@ impl<K: Hash + Eq + Copy, V: Clone> Cache<K, V> {
     }
 }
 
+impl<T> Cache<Uuid, Option<Arc<T>>> {
+    /// Like [`Cache::load`], for records fetched by id (an id that names nothing is
+    /// remembered as `None`).
+    async fn load_by_id<F, Fut>(&self, ids: &[Uuid], fetch: F, id_of: impl Fn(&T) -> Uuid) -> AppResult<()>
+    where
+        F: FnOnce(Vec<Uuid>) -> Fut,
+        Fut: Future<Output = AppResult<Vec<T>>>,
+    {
+        self.load(ids, |keys| async move {
+            let found = fetch(keys.clone()).await?;
+            Ok(by_id(&keys, found, id_of))
+        })
+        .await
+    }
+}
+
 /// Pairs every asked-for key with its record, or `None` when there is none. Records are
 /// shared (`Arc`), so handing one to several resolvers copies nothing.
 fn by_id<T>(keys: &[Uuid], records: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<(Uuid, Option<Arc<T>>)> {
@@ -115,15 +131,8 @@ impl Loaders {
     /// Loads the accounts of `ids` not already loaded, in one call.
     pub async fn prime_accounts(&self, ids: &[Uuid]) -> AppResult<()> {
         let (ctx, svc) = (&self.ctx, &self.svc);
-        self.accounts
-            .load(ids, |keys| async move {
-                Ok(by_id(
-                    &keys,
-                    service::accounts::load_many(ctx, svc, &keys).await?,
-                    |a| a.id,
-                ))
-            })
-            .await
+        let fetch = |keys: Vec<Uuid>| async move { service::accounts::load_many(ctx, svc, &keys).await };
+        self.accounts.load_by_id(ids, fetch, |a| a.id).await
     }
 
     pub async fn account(&self, id: Uuid) -> AppResult<Option<Arc<Account>>> {
@@ -133,15 +142,8 @@ impl Loaders {
 
     pub async fn prime_contacts(&self, ids: &[Uuid]) -> AppResult<()> {
         let (ctx, svc) = (&self.ctx, &self.svc);
-        self.contacts
-            .load(ids, |keys| async move {
-                Ok(by_id(
-                    &keys,
-                    service::contacts::load_many(ctx, svc, &keys).await?,
-                    |c| c.id,
-                ))
-            })
-            .await
+        let fetch = |keys: Vec<Uuid>| async move { service::contacts::load_many(ctx, svc, &keys).await };
+        self.contacts.load_by_id(ids, fetch, |c| c.id).await
     }
 
     pub async fn contact(&self, id: Uuid) -> AppResult<Option<Arc<Contact>>> {
@@ -151,13 +153,8 @@ impl Loaders {
 
     pub async fn deal(&self, id: Uuid) -> AppResult<Option<Arc<Deal>>> {
         let (ctx, svc) = (&self.ctx, &self.svc);
-        self.deals
-            .load(&[id], |keys| async move {
-                Ok(by_id(&keys, service::deals::load_many(ctx, svc, &keys).await?, |d| {
-                    d.id
-                }))
-            })
-            .await?;
+        let fetch = |keys: Vec<Uuid>| async move { service::deals::load_many(ctx, svc, &keys).await };
+        self.deals.load_by_id(&[id], fetch, |d| d.id).await?;
         Ok(self.deals.get(&id).flatten())
     }
 

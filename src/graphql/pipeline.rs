@@ -6,26 +6,15 @@ use super::enums::{RiskFactorCode, RiskLevel, Stage};
 use super::ids::{Kind, encode};
 use super::scalars::{Money, Timestamp};
 use crate::domain::pipeline::{self, Amounts, GroupKey, GroupSummary};
-use crate::domain::query::GroupBy;
 
 /// What `PipelineHealth.groups` is keyed by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::query::GroupBy")]
 pub enum PipelineGroupBy {
     Stage,
     Owner,
     Account,
     RiskLevel,
-}
-
-impl From<PipelineGroupBy> for GroupBy {
-    fn from(by: PipelineGroupBy) -> Self {
-        match by {
-            PipelineGroupBy::Stage => GroupBy::Stage,
-            PipelineGroupBy::Owner => GroupBy::Owner,
-            PipelineGroupBy::Account => GroupBy::Account,
-            PipelineGroupBy::RiskLevel => GroupBy::RiskLevel,
-        }
-    }
 }
 
 /// An amount in one currency.

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Services, now};
+use super::{Services, counted, now};
 use crate::domain::commands::{CreateAccount, Ref};
 use crate::domain::page::{Page, PageArgs};
 use crate::domain::records::Account;
@@ -40,14 +40,8 @@ pub async fn page(
 ) -> AppResult<Page<Account>> {
     let window = args.window(accounts::ORDER_TAG)?;
     let db = svc.store.reader();
-    let total = async {
-        match with_total {
-            true => accounts::count(ctx, db, name_contains).await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let (page, total) = tokio::try_join!(accounts::page(ctx, db, name_contains, &window), total)?;
-    Ok(page.with_total(total))
+    let page = accounts::page(ctx, db, name_contains, &window);
+    counted(page, accounts::count(ctx, db, name_contains), with_total).await
 }
 
 /// The account a client referred to, if it exists in the caller's tenant.

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Services, accounts, now};
+use super::{Services, accounts, counted, now};
 use crate::domain::commands::CreateContact;
 use crate::domain::page::{Page, PageArgs};
 use crate::domain::records::Contact;
@@ -47,12 +47,6 @@ pub async fn page_for_account(
 ) -> AppResult<Page<Contact>> {
     let window = args.window(contacts::ORDER_TAG)?;
     let db = svc.store.reader();
-    let total = async {
-        match with_total {
-            true => contacts::count_for_account(ctx, db, account_id).await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let (page, total) = tokio::try_join!(contacts::page_for_account(ctx, db, account_id, &window), total)?;
-    Ok(page.with_total(total))
+    let page = contacts::page_for_account(ctx, db, account_id, &window);
+    counted(page, contacts::count_for_account(ctx, db, account_id), with_total).await
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{Services, accounts, now, risk};
+use super::{Services, accounts, counted, now, risk};
 use crate::domain::commands::{CreateDeal, Ref, UpdateDeal};
 use crate::domain::deal_record::DealHistory;
 use crate::domain::model::Stage;
@@ -202,14 +202,8 @@ pub async fn page(
 ) -> AppResult<Page<Deal>> {
     let window = args.window(&opportunities::order_tag(sort))?;
     let db = svc.store.reader();
-    let total = async {
-        match with_total {
-            true => opportunities::count(ctx, db, filter).await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let (page, total) = tokio::try_join!(opportunities::page(ctx, db, filter, sort, &window), total)?;
-    Ok(page.with_total(total))
+    let page = opportunities::page(ctx, db, filter, sort, &window);
+    counted(page, opportunities::count(ctx, db, filter), with_total).await
 }
 
 /// Every stage a deal went through, oldest first.

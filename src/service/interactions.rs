@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::SubsecRound;
 use uuid::Uuid;
 
-use super::{Services, deals, now, risk};
+use super::{Services, counted, deals, now, risk};
 use crate::domain::commands::{LogInteraction, Ref};
 use crate::domain::deal_record::DealHistory;
 use crate::domain::page::{Page, PageArgs};
@@ -129,14 +129,12 @@ pub async fn page_for_deal(
 ) -> AppResult<Page<Arc<Interaction>>> {
     let window = args.window(interactions::ORDER_TAG)?;
     let db = svc.store.reader();
-    let total = async {
-        match with_total {
-            true => interactions::count_for_deal(ctx, db, deal_id).await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let (page, total) = tokio::try_join!(interactions::page_for_deal(ctx, db, deal_id, &window), total)?;
-    Ok(page.map(Arc::new).with_total(total))
+    let page = interactions::page_for_deal(ctx, db, deal_id, &window);
+    Ok(
+        counted(page, interactions::count_for_deal(ctx, db, deal_id), with_total)
+            .await?
+            .map(Arc::new),
+    )
 }
 
 /// The same page as [`page_for_deal`] (same order, same cursors), cut from a history already

@@ -17,10 +17,13 @@ pub mod interactions;
 pub mod pipeline;
 pub mod risk;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+use crate::domain::AppResult;
+use crate::domain::page::Page;
 use crate::store::Store;
 
 /// The current time at the precision both databases keep (microseconds).
@@ -53,4 +56,21 @@ impl Services {
     pub async fn ready(&self) -> bool {
         self.store.ping().await
     }
+}
+
+/// A page, with the size of the whole list when `with_total` (counted side by side with the
+/// page, on a second pooled connection).
+async fn counted<T>(
+    page: impl Future<Output = AppResult<Page<T>>>,
+    count: impl Future<Output = AppResult<u64>>,
+    with_total: bool,
+) -> AppResult<Page<T>> {
+    let total = async {
+        match with_total {
+            true => count.await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (page, total) = tokio::try_join!(page, total)?;
+    Ok(page.with_total(total))
 }

@@ -37,15 +37,15 @@ pub async fn page(
         nullable: false,
         descending: false,
     };
-    let rows = page::apply(filtered(ctx, name_contains), Column::Id, &ordering, window)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(Account::try_from)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(page::finish(rows, ORDER_TAG, window, |a| {
-        (Key::Text(a.name.clone()), a.id)
-    }))
+    page::read(
+        conn,
+        filtered(ctx, name_contains),
+        Column::Id,
+        &ordering,
+        window,
+        |a: &Account| (Key::Text(a.name.clone()), a.id),
+    )
+    .await
 }
 
 pub async fn count(ctx: &TenantCtx, conn: &impl Conn, name_contains: Option<&str>) -> AppResult<u64> {

@@ -39,39 +39,15 @@ pub struct Batch {
 /// ([`Store::write`](super::Store::write)): a failure part-way leaves earlier statements
 /// written otherwise.
 pub async fn write(ctx: &TenantCtx, conn: &impl Conn, batch: &Batch) -> AppResult<()> {
-    insert(ctx, conn, batch.accounts.iter().map(convert::account_row).collect()).await?;
-    insert(ctx, conn, batch.contacts.iter().map(convert::contact_row).collect()).await?;
-    insert(ctx, conn, batch.deals.iter().map(convert::deal_row).collect()).await?;
-    insert(
-        ctx,
-        conn,
-        batch.stage_changes.iter().map(convert::stage_change_row).collect(),
-    )
-    .await?;
-    insert(
-        ctx,
-        conn,
-        batch
-            .close_date_changes
-            .iter()
-            .map(convert::close_date_change_row)
-            .collect(),
-    )
-    .await?;
-    insert(ctx, conn, batch.members.iter().map(convert::member_row).collect()).await?;
-    insert(
-        ctx,
-        conn,
-        batch.interactions.iter().map(convert::interaction_row).collect(),
-    )
-    .await?;
-    insert(ctx, conn, batch.links.iter().map(convert::link_row).collect()).await?;
-    insert(
-        ctx,
-        conn,
-        batch.risk_points.iter().map(convert::risk_point_row).collect(),
-    )
-    .await
+    insert(ctx, conn, &batch.accounts, convert::account_row).await?;
+    insert(ctx, conn, &batch.contacts, convert::contact_row).await?;
+    insert(ctx, conn, &batch.deals, convert::deal_row).await?;
+    insert(ctx, conn, &batch.stage_changes, convert::stage_change_row).await?;
+    insert(ctx, conn, &batch.close_date_changes, convert::close_date_change_row).await?;
+    insert(ctx, conn, &batch.members, convert::member_row).await?;
+    insert(ctx, conn, &batch.interactions, convert::interaction_row).await?;
+    insert(ctx, conn, &batch.links, convert::link_row).await?;
+    insert(ctx, conn, &batch.risk_points, convert::risk_point_row).await
 }
 
 /// Bound parameters one statement may carry: SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`
@@ -88,19 +64,18 @@ pub fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
     (parameter_limit(backend) / columns.max(1)).max(1)
 }
 
-/// Inserts `rows` (each with every column set) into the caller's tenant, as few multi-row
-/// `INSERT`s as the parameter limit allows.
-async fn insert<A>(ctx: &TenantCtx, conn: &impl Conn, rows: Vec<A>) -> AppResult<()>
+/// Inserts `records` as rows (each with every column set) into the caller's tenant, as few
+/// multi-row `INSERT`s as the parameter limit allows.
+async fn insert<T, A>(ctx: &TenantCtx, conn: &impl Conn, records: &[T], row: fn(&T) -> A) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     A::Entity: TenantScoped,
 {
     let columns = <A::Entity as EntityTrait>::Column::iter().count();
-    let per_statement = rows_per_statement(conn.get_database_backend(), columns);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        scope::insert_many(ctx, chunk).exec_without_returning(conn).await?;
+    for chunk in records.chunks(rows_per_statement(conn.get_database_backend(), columns)) {
+        scope::insert_many(ctx, chunk.iter().map(row))
+            .exec_without_returning(conn)
+            .await?;
     }
     Ok(())
 }

@@ -34,15 +34,10 @@ pub async fn page_for_account(
         descending: false,
     };
     let select = scope::select::<Entity>(ctx).filter(Column::AccountId.eq(account_id));
-    let rows = page::apply(select, Column::Id, &ordering, window)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(Contact::try_from)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(page::finish(rows, ORDER_TAG, window, |c| {
+    page::read(conn, select, Column::Id, &ordering, window, |c: &Contact| {
         (Key::Text(c.full_name.clone()), c.id)
-    }))
+    })
+    .await
 }
 
 pub async fn count_for_account(ctx: &TenantCtx, conn: &impl Conn, account_id: Uuid) -> AppResult<u64> {

@@ -41,13 +41,7 @@ pub async fn page_for_deal(
         descending: true,
     };
     let select = scope::select::<Entity>(ctx).filter(Column::OpportunityId.eq(deal_id));
-    let rows = page::apply(select, Column::Id, &ordering, window)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(Interaction::try_from)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(page::finish(rows, ORDER_TAG, window, cursor_key))
+    page::read(conn, select, Column::Id, &ordering, window, cursor_key).await
 }
 
 pub async fn count_for_deal(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<u64> {
@@ -81,9 +75,5 @@ pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, interaction: &Interaction
 }
 
 pub async fn delete(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<u64> {
-    Ok(scope::delete::<Entity>(ctx)
-        .filter(Column::Id.eq(id))
-        .exec(conn)
-        .await?
-        .rows_affected)
+    scope::delete_by_id::<Entity>(ctx, conn, id).await
 }

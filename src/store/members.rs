@@ -4,56 +4,17 @@ use entity::buying_group_member::{Column, Entity};
 use entity::contact;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
-    RelationDef,
+    ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef,
 };
 use uuid::Uuid;
 
-use super::convert::{member_row, parse};
+use super::convert::{MEMBER_COLUMNS, decode_member, member_row};
 use super::{Conn, constraint_error, scope};
 use crate::domain::records::{Contact, Member};
 use crate::domain::{AppResult, TenantCtx};
 
-const TABLE: &str = "buying_group_members";
-
 pub async fn get(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<Option<Member>> {
     scope::find_by_id::<Entity, _>(ctx, conn, id).await
-}
-
-/// The member columns, in the order [`decode_member`] reads them.
-const MEMBER_COLUMNS: [Column; 12] = [
-    Column::Id,
-    Column::OpportunityId,
-    Column::ContactId,
-    Column::ContactName,
-    Column::ContactTitle,
-    Column::Role,
-    Column::Stance,
-    Column::CanVeto,
-    Column::Influence,
-    Column::Bandwidth,
-    Column::Notes,
-    Column::CreatedAt,
-];
-
-/// A member from the first 12 columns of a row, by position: boards read hundreds of members,
-/// and decoding by column name cost more server time than the query itself.
-fn decode_member(r: &QueryResult) -> AppResult<Member> {
-    let text = |i: usize| -> Result<String, DbErr> { r.try_get_by_index(i) };
-    Ok(Member {
-        id: r.try_get_by_index(0)?,
-        opportunity_id: r.try_get_by_index(1)?,
-        contact_id: r.try_get_by_index(2)?,
-        contact_name: text(3)?,
-        contact_title: r.try_get_by_index(4)?,
-        role: parse(TABLE, &text(5)?)?,
-        stance: parse(TABLE, &text(6)?)?,
-        can_veto: r.try_get_by_index(7)?,
-        influence: parse(TABLE, &text(8)?)?,
-        bandwidth: parse(TABLE, &text(9)?)?,
-        notes: r.try_get_by_index(10)?,
-        created_at: r.try_get_by_index(11)?,
-    })
 }
 
 /// The buying groups of several deals, each in the order members were added. Members carry
@@ -158,9 +119,5 @@ pub async fn update(ctx: &TenantCtx, conn: &impl Conn, member: &Member) -> AppRe
 
 /// Removes a member; their interaction links go with them (foreign-key cascade).
 pub async fn delete(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<u64> {
-    Ok(scope::delete::<Entity>(ctx)
-        .filter(Column::Id.eq(id))
-        .exec(conn)
-        .await?
-        .rows_affected)
+    scope::delete_by_id::<Entity>(ctx, conn, id).await
 }

@@ -143,13 +143,10 @@ pub async fn page(
 ) -> AppResult<Page<Deal>> {
     let ordering = ordering(sort);
     let select = scope::select::<Entity>(ctx).filter(condition(filter));
-    let rows = page::apply(select, Column::Id, &ordering, window)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(Deal::try_from)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(page::finish(rows, &ordering.tag, window, |d| (key_of(sort, d), d.id)))
+    page::read(conn, select, Column::Id, &ordering, window, |d: &Deal| {
+        (key_of(sort, d), d.id)
+    })
+    .await
 }
 
 pub async fn count(ctx: &TenantCtx, conn: &impl Conn, filter: &DealFilter) -> AppResult<u64> {

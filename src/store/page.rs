@@ -7,7 +7,10 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value};
 use uuid::Uuid;
 
-pub use crate::domain::page::{Key, Page, PageArgs, Window, finish};
+use super::Conn;
+use crate::domain::page::finish;
+pub use crate::domain::page::{Key, Page, PageArgs, Window};
+use crate::domain::{AppError, AppResult};
 
 /// How one listing is sorted: an optional key column (then always the id).
 pub struct Ordering<C> {
@@ -28,8 +31,31 @@ fn key_value(key: &Key) -> Option<Value> {
     }
 }
 
+/// Reads the page `window` selects from `select` in `ordering`, converting each row and
+/// giving it its cursor (`key_of`: its position in the ordering).
+pub async fn read<E, T>(
+    conn: &impl Conn,
+    select: Select<E>,
+    id: E::Column,
+    ordering: &Ordering<E::Column>,
+    window: &Window,
+    key_of: impl Fn(&T) -> (Key, Uuid),
+) -> AppResult<Page<T>>
+where
+    E: EntityTrait,
+    T: TryFrom<E::Model, Error = AppError>,
+{
+    let rows = apply(select, id, ordering, window)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(T::try_from)
+        .collect::<AppResult<Vec<T>>>()?;
+    Ok(finish(rows, &ordering.tag, window, key_of))
+}
+
 /// Adds the window's cursor condition, order and limit to `select`.
-pub fn apply<E: EntityTrait>(
+fn apply<E: EntityTrait>(
     select: Select<E>,
     id: E::Column,
     ordering: &Ordering<E::Column>,

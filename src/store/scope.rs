@@ -16,53 +16,39 @@ pub trait TenantScoped: EntityTrait {
     fn tenant_column() -> Self::Column;
 }
 
-macro_rules! tenant_scoped {
-    ($($module:ident),+ $(,)?) => {$(
-        impl TenantScoped for entity::$module::Entity {
-            fn tenant_column() -> Self::Column {
-                entity::$module::Column::TenantId
-            }
-        }
-    )+};
-}
-
-tenant_scoped!(
-    account,
-    contact,
-    opportunity,
-    stage_change,
-    close_date_change,
-    buying_group_member,
-    interaction,
-    interaction_member,
-    risk_policy,
-    risk_history,
-);
-
 /// An entity whose rows are named, within their tenant, by an `id` column.
 pub trait HasId: TenantScoped {
     fn id_column() -> Self::Column;
 }
 
-macro_rules! has_id {
-    ($($module:ident),+ $(,)?) => {$(
-        impl HasId for entity::$module::Entity {
-            fn id_column() -> Self::Column {
-                entity::$module::Column::Id
+/// Every table is tenant-scoped; those listed after `;` have no single `id` column.
+macro_rules! tenant_tables {
+    ($($with_id:ident),+ ; $($without_id:ident),+) => {
+        $(
+            impl TenantScoped for entity::$with_id::Entity {
+                fn tenant_column() -> Self::Column {
+                    entity::$with_id::Column::TenantId
+                }
             }
-        }
-    )+};
+            impl HasId for entity::$with_id::Entity {
+                fn id_column() -> Self::Column {
+                    entity::$with_id::Column::Id
+                }
+            }
+        )+
+        $(
+            impl TenantScoped for entity::$without_id::Entity {
+                fn tenant_column() -> Self::Column {
+                    entity::$without_id::Column::TenantId
+                }
+            }
+        )+
+    };
 }
 
-has_id!(
-    account,
-    contact,
-    opportunity,
-    stage_change,
-    close_date_change,
-    buying_group_member,
-    interaction,
-    risk_history,
+tenant_tables!(
+    account, contact, opportunity, stage_change, close_date_change, buying_group_member, interaction, risk_history;
+    interaction_member, risk_policy
 );
 
 /// The records with these ids in the caller's tenant (those that exist there), converted.
@@ -95,6 +81,15 @@ where
         .await?
         .map(T::try_from)
         .transpose()
+}
+
+/// Deletes the row with this id in the caller's tenant; returns how many rows went (0 or 1).
+pub async fn delete_by_id<E: HasId>(ctx: &TenantCtx, conn: &impl ConnectionTrait, id: Uuid) -> AppResult<u64> {
+    Ok(delete::<E>(ctx)
+        .filter(E::id_column().eq(id))
+        .exec(conn)
+        .await?
+        .rows_affected)
 }
 
 /// `SELECT … WHERE tenant_id = <caller's tenant>`.

@@ -1,6 +1,8 @@
 //! `TestApp::spawn()`: a migrated database of its own, a server on a free port, a client.
+//! The database is the test's own: a temp SQLite file, or a PostgreSQL database that the
+//! test drops when its `TestApp` goes away (so concurrent runs never touch each other's).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dealgraph::config::{Cli, Config};
 use dealgraph::startup::Server;
@@ -14,11 +16,73 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's own store (shared pool), to count the SQL statements a request runs.
     pub store: dealgraph::store::Store,
-    _dir: Option<tempfile::TempDir>,
+    database: TestDatabase,
 }
 
-/// The database URL for a fresh database: a temp SQLite file, or a new PostgreSQL database.
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+/// How long one request may take before the test fails: longer than the server's own
+/// request timeout (30 s), so a hang fails its test instead of stalling the whole binary.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// The HTTP client of the tests, with a timeout on every request.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .expect("http client")
+}
+
+/// The database a test owns, removed when the test's `TestApp` is dropped.
+pub enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    /// `admin_url` is the `DATABASE_URL` the test run was given; `name` the test's database.
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl Drop for TestApp {
+    /// Drops the test's PostgreSQL database (the SQLite temp dir removes itself). `Drop` cannot
+    /// await, and the test's runtime may be single-threaded, so the drop runs on a thread of
+    /// its own with a small runtime, joined here. `WITH (FORCE)` ends the server's pooled
+    /// connections. A failure is only a warning: the test's verdict stands.
+    fn drop(&mut self) {
+        let TestDatabase::Postgres { admin_url, name } = &self.database else {
+            return;
+        };
+        let (admin_url, name) = (admin_url.clone(), name.clone());
+        let drop_sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                use sea_orm::ConnectionTrait;
+                let admin = sea_orm::Database::connect(admin_url.as_str())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let result = admin
+                    .execute_unprepared(&drop_sql)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                admin.close().await.ok();
+                result
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => eprintln!("warning: could not drop test database {name}: {err}"),
+            Err(_) => eprintln!("warning: dropping test database {name} panicked"),
+        }
+    }
+}
+
+/// A fresh database: a temp SQLite file, or a new PostgreSQL database when `DATABASE_URL`
+/// points at a PostgreSQL server. Returns its URL.
+async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let name = format!("dealgraph_test_{}", uuid::Uuid::now_v7().simple());
@@ -32,12 +96,13 @@ async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
                 .expect("create test database");
             admin.close().await.ok();
             let (base, _) = url.rsplit_once('/').expect("postgres url has a database");
-            (format!("{base}/{name}"), None)
+            let test_url = format!("{base}/{name}");
+            (test_url, TestDatabase::Postgres { admin_url: url, name })
         }
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-            (url, Some(dir))
+            (url, TestDatabase::Sqlite(dir))
         }
     }
 }
@@ -49,8 +114,8 @@ impl TestApp {
 
     /// Spawns with configuration adjusted by `tweak` (limits, keys, …).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let (database_url, dir) = fresh_database().await;
-        let mut config = Cli::parse_from_defaults();
+        let (database_url, database) = fresh_database().await;
+        let mut config = default_config();
         config.database_url = database_url;
         config.addr = "127.0.0.1:0".parse().expect("addr");
         config.jwt_secret = Some(SECRET.into());
@@ -67,10 +132,15 @@ impl TestApp {
         tokio::spawn(server.run(std::future::pending()));
         TestApp {
             url,
-            client: reqwest::Client::new(),
+            client: http_client(CLIENT_TIMEOUT),
             store,
-            _dir: dir,
+            database,
         }
+    }
+
+    /// The database this test owns.
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
     }
 
     /// POSTs a GraphQL request and returns the JSON body (whatever the status).
@@ -173,16 +243,21 @@ impl TestApp {
     }
 }
 
-trait ParseDefaults {
-    fn parse_from_defaults() -> Config;
+/// The server's command line with every `env = …` lookup removed: parsing it reads no
+/// environment variable, so a developer's `DEALGRAPH_*` or `DATABASE_URL` cannot leak into
+/// a test's configuration (the database is chosen by `fresh_database`).
+pub fn cli_without_env() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_args(|arg| arg.env(None::<&str>))
 }
 
-impl ParseDefaults for Cli {
-    /// Defaults without reading the environment's flags (fields are then set explicitly).
-    fn parse_from_defaults() -> Config {
-        use clap::Parser;
-        Cli::parse_from(["dealgraph"]).config
-    }
+/// The documented defaults, whatever the environment says (fields are then set explicitly).
+pub fn default_config() -> Config {
+    use clap::FromArgMatches;
+    let matches = cli_without_env()
+        .try_get_matches_from(["dealgraph"])
+        .expect("no arguments parse");
+    Cli::from_arg_matches(&matches).expect("the defaults are valid").config
 }
 
 pub fn now_secs() -> u64 {

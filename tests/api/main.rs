@@ -10,6 +10,7 @@ mod concurrency;
 mod demo;
 mod flow;
 mod generate;
+mod harness;
 mod http;
 mod limits;
 mod pagination;

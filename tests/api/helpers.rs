@@ -222,6 +222,66 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Creates an opportunity from a whole `CreateOpportunityInput` (any of its fields).
+    pub async fn create_deal(&self, token: &str, input: Value) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await;
+        data["createOpportunity"]["id"]
+            .as_str()
+            .expect("opportunity id")
+            .to_owned()
+    }
+
+    /// Adds a member with the given `role`, `stance` and `canVeto` (the rest default).
+    pub async fn add_member_as(
+        &self,
+        token: &str,
+        opportunity: &str,
+        contact: &str,
+        role: &str,
+        stance: &str,
+        can_veto: bool,
+    ) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($o: ID!, $c: ID!, $r: BuyingRole!, $s: Stance, $v: Boolean) { addBuyingGroupMember(input: {opportunityId: $o, contactId: $c, role: $r, stance: $s, canVeto: $v}) { id } }",
+                json!({ "o": opportunity, "c": contact, "r": role, "s": stance, "v": can_veto }),
+            )
+            .await;
+        data["addBuyingGroupMember"]["id"]
+            .as_str()
+            .expect("member id")
+            .to_owned()
+    }
+
+    /// Logs a meeting at `occurred_at` (RFC 3339) with these participants and absent members.
+    pub async fn log_at(
+        &self,
+        token: &str,
+        opportunity: &str,
+        occurred_at: &str,
+        participants: &[&str],
+        about: &[&str],
+    ) -> String {
+        let data = self
+            .ok(
+                token,
+                "mutation($o: ID!, $t: DateTime!, $p: [ID!]!, $a: [ID!]) { logInteraction(input: {opportunityId: $o, kind: MEETING, occurredAt: $t, participantIds: $p, aboutIds: $a}) { id } }",
+                json!({ "o": opportunity, "t": occurred_at, "p": participants, "a": about }),
+            )
+            .await;
+        data["logInteraction"]["id"]
+            .as_str()
+            .expect("interaction id")
+            .to_owned()
+    }
+
     pub async fn log_interaction(
         &self,
         token: &str,
@@ -285,6 +345,29 @@ pub fn token_for(tenant: &str, sub: &str, roles: &[&str]) -> String {
 
 pub fn admin(tenant: &str) -> String {
     token_for(tenant, "admin-user", &["admin"])
+}
+
+/// An instant `days` days before now, in RFC 3339 (whole seconds, UTC).
+pub fn days_ago(days: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The uuid behind an opaque ID (`base64url("Kind:uuid")`). Clients must not do this; tests
+/// use it to know how the server breaks ties between equal sort keys (by id).
+pub fn uuid_of(id: &str) -> uuid::Uuid {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .expect("an ID is base64url");
+    let text = String::from_utf8(bytes).expect("an ID is text");
+    let (_, raw) = text.split_once(':').expect("Kind:uuid");
+    uuid::Uuid::try_parse(raw).expect("a uuid")
+}
+
+/// A well-formed ID of `kind` (e.g. `Opportunity`) that names nothing anywhere.
+pub fn random_id(kind: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", uuid::Uuid::now_v7().simple()))
 }
 
 /// The `extensions.code` of the first error.

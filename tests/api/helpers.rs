@@ -370,6 +370,42 @@ pub fn random_id(kind: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", uuid::Uuid::now_v7().simple()))
 }
 
+/// SPEC §4's default points, in the order of the `RiskFactorCode` enum.
+const DEFAULT_WEIGHTS: [(&str, i64); 12] = [
+    ("SINGLE_THREADED", 20),
+    ("NO_MOBILIZER", 15),
+    ("VETO_HOLDER_OPPOSED", 25),
+    ("VETO_HOLDER_UNENGAGED", 15),
+    ("DELEGATED_ENGAGEMENT", 15),
+    ("MOBILIZER_OVERLOADED", 10),
+    ("BUYING_GROUP_GAPS", 10),
+    ("LOW_COVERAGE", 10),
+    ("STALLED", 15),
+    ("GOING_DARK", 15),
+    ("PAST_CLOSE_DATE", 10),
+    ("CLOSE_DATE_PUSHED", 10),
+];
+
+pub fn default_weights() -> Value {
+    DEFAULT_WEIGHTS
+        .iter()
+        .map(|(code, points)| json!({ "code": code, "points": points }))
+        .collect()
+}
+
+pub const POLICY: &str =
+    "{ riskPolicy { engagementWindowDays minEngagedMembers singleThreadShare minGroupSize requiredRoles
+    coverageThreshold stallDays darkDays maxCloseDatePushes weights { code points } } }";
+
+/// SPEC §4's default policy, as `riskPolicy` answers it.
+pub fn default_policy() -> Value {
+    json!({
+        "engagementWindowDays": 30, "minEngagedMembers": 3, "singleThreadShare": 0.8, "minGroupSize": 6,
+        "requiredRoles": ["ECONOMIC_BUYER"], "coverageThreshold": 0.5, "stallDays": 60, "darkDays": 14,
+        "maxCloseDatePushes": 2, "weights": default_weights()
+    })
+}
+
 /// The `extensions.code` of the first error.
 pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")

@@ -371,7 +371,7 @@ pub fn random_id(kind: &str) -> String {
 }
 
 /// SPEC §4's default points, in the order of the `RiskFactorCode` enum.
-const DEFAULT_WEIGHTS: [(&str, i64); 12] = [
+pub const DEFAULT_WEIGHTS: [(&str, i64); 12] = [
     ("SINGLE_THREADED", 20),
     ("NO_MOBILIZER", 15),
     ("VETO_HOLDER_OPPOSED", 25),

@@ -183,15 +183,18 @@ async fn filters_narrow_the_board_and_the_count() {
 /// A buying-group member of a seeded deal: role, stance, can veto.
 type Seat = (&'static str, &'static str, bool);
 
-/// Seven deals, in creation order (so in id order), with keys chosen to tie in pairs: two
-/// risk scores of 45 thrice and 55 twice, amounts 1500 twice, close date 2027-03-01 twice and
-/// two nulls, the name "Deal Alpha" twice. The group fixes the stored score (SPEC §4 default
+/// A seeded deal: name, amount, expected close date, buying group, its stored risk score.
+type Seeded = (&'static str, &'static str, Option<&'static str>, &'static [Seat], i64);
+
+/// Seven deals, in creation order (so in id order), with keys chosen to tie: risk score 45
+/// three times and 55 twice, amount 1500 twice, close date 2027-03-01 twice and null twice,
+/// the name "Deal Alpha" twice. The group fixes the stored score (SPEC §4 default
 /// points, no interactions, nothing stalled or dark, close dates ahead):
 /// - no members: SINGLE_THREADED 20 + NO_MOBILIZER 15 + BUYING_GROUP_GAPS 10 = 45;
 /// - members, none engaged, no supportive mobilizer: 45 + LOW_COVERAGE 10 = 55;
 /// - a supportive mobilizer alone: 20 + 10 + 10 = 40 (NO_MOBILIZER does not fire);
 /// - a veto holder alone: 55 + VETO_HOLDER_UNENGAGED 15 = 70.
-const SORTED: [(&str, &str, Option<&str>, &[Seat], i64); 7] = [
+const SORTED: [Seeded; 7] = [
     ("Deal Echo", "500", Some("2027-03-01"), &[], 45),
     ("Deal Alpha", "1500", None, &[("OTHER", "UNKNOWN", false)], 55),
     (

@@ -723,7 +723,7 @@ async fn a_close_date_before_today_is_past_and_the_stored_risk_follows_date_chan
         .await;
     assert_eq!(stored(&app, &token, &late).await, assessment(45, "MEDIUM", &BASE));
     if Utc::now().date_naive() == today {
-        assert_eq!(carrying(&app, &token, "PAST_CLOSE_DATE").await, [soon.clone()]);
+        assert_eq!(carrying(&app, &token, "PAST_CLOSE_DATE").await, [soon.as_str()]);
     }
     assert_eq!(history_scores(&app, &token, &late).await, [55, 45]);
     assert_eq!(history_scores(&app, &token, &soon).await, [45, 55]);
@@ -800,7 +800,7 @@ async fn moving_the_close_date_later_twice_is_close_date_pushed() {
         .await;
     }
     assert_eq!(stored(&app, &token, &set_later).await, assessment(45, "MEDIUM", &BASE));
-    assert_eq!(carrying(&app, &token, "CLOSE_DATE_PUSHED").await, [pushed.clone()]);
+    assert_eq!(carrying(&app, &token, "CLOSE_DATE_PUSHED").await, [pushed.as_str()]);
 }
 
 #[tokio::test]
@@ -840,7 +840,10 @@ async fn removing_a_member_and_deleting_an_interaction_refresh_the_stored_risk()
         .await;
     let meeting = app.log_at(&token, &deletion, &days_ago(1), &[&holder], &[]).await;
     assert_eq!(stored(&app, &token, &deletion).await, assessment(45, "MEDIUM", &BASE));
-    assert_eq!(carrying(&app, &token, "VETO_HOLDER_UNENGAGED").await, [removal.clone()]);
+    assert_eq!(
+        carrying(&app, &token, "VETO_HOLDER_UNENGAGED").await,
+        [removal.as_str()]
+    );
 
     // Without the veto holder: the mobilizer alone, 20 + 10 + 10 = 40, MEDIUM.
     app.ok(
@@ -876,7 +879,7 @@ async fn removing_a_member_and_deleting_an_interaction_refresh_the_stored_risk()
     );
     assert_eq!(
         carrying(&app, &token, "VETO_HOLDER_UNENGAGED").await,
-        [deletion.clone()]
+        [deletion.as_str()]
     );
     // Created with no group 45; the mobilizer 40; the veto holder 55; removed 40.
     assert_eq!(history_scores(&app, &token, &removal).await, [45, 40, 55, 40]);

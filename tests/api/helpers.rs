@@ -16,6 +16,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's own store (shared pool), to count the SQL statements a request runs.
     pub store: dealgraph::store::Store,
+    /// Last, so that it is dropped last.
     database: TestDatabase,
 }
 
@@ -31,7 +32,7 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .expect("http client")
 }
 
-/// The database a test owns, removed when the test's `TestApp` is dropped.
+/// The database a test owns, removed when the test's `TestApp` (its last field) is dropped.
 pub enum TestDatabase {
     Sqlite(tempfile::TempDir),
     /// `admin_url` is the `DATABASE_URL` the test run was given; `name` the test's database.
@@ -41,13 +42,14 @@ pub enum TestDatabase {
     },
 }
 
-impl Drop for TestApp {
-    /// Drops the test's PostgreSQL database (the SQLite temp dir removes itself). `Drop` cannot
+impl Drop for TestDatabase {
+    /// Drops the test's PostgreSQL database (the SQLite temp dir removes itself) when its
+    /// `TestApp` goes away — or when the test panics before the app is built. `Drop` cannot
     /// await, and the test's runtime may be single-threaded, so the drop runs on a thread of
     /// its own with a small runtime, joined here. `WITH (FORCE)` ends the server's pooled
     /// connections. A failure is only a warning: the test's verdict stands.
     fn drop(&mut self) {
-        let TestDatabase::Postgres { admin_url, name } = &self.database else {
+        let TestDatabase::Postgres { admin_url, name } = self else {
             return;
         };
         let (admin_url, name) = (admin_url.clone(), name.clone());

@@ -1,7 +1,8 @@
 //! The main path a client walks: account, contacts, a deal with its buying group,
 //! interactions (some `about` absent members), and reading it all back.
 
-use serde_json::json;
+use chrono::{DateTime, SubsecRound, Utc};
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, admin, code, token_for};
 
@@ -111,27 +112,53 @@ async fn stage_moves_and_close_dates_are_recorded_with_who_and_when() {
     let deal = app
         .create_opportunity(&token, &account, "Initech expansion", "5000")
         .await;
+    let instant = |v: &Value| DateTime::parse_from_rfc3339(v.as_str().expect("an instant")).expect("RFC 3339");
+    let before = Utc::now().trunc_subsecs(6);
     let moved = app
         .ok(
             &token,
-            "mutation($id: ID!) { updateOpportunity(input: {id: $id, expectedVersion: 1, stage: DISCOVERY, expectedCloseDate: \"2027-01-15\"}) { version stage stageHistory { from to by at } daysInStage } }",
+            "mutation($id: ID!) { updateOpportunity(input: {id: $id, expectedVersion: 1, stage: DISCOVERY, expectedCloseDate: \"2027-01-15\"}) { version stage stageEnteredAt updatedAt closedAt expectedCloseDate stageHistory { from to by at } daysInStage } }",
             json!({ "id": deal }),
         )
         .await;
+    let after = Utc::now();
     let opp = &moved["updateOpportunity"];
     assert_eq!(opp["version"], 2);
     assert_eq!(opp["daysInStage"], 0);
+    assert_eq!(opp["closedAt"], Value::Null, "an open stage");
+    assert_eq!(opp["expectedCloseDate"], "2027-01-15");
     let history = opp["stageHistory"].as_array().expect("history");
     assert_eq!(history.len(), 2);
+    assert_eq!(
+        (&history[0]["from"], &history[0]["to"]),
+        (&Value::Null, &json!("PROSPECTING"))
+    );
     assert_eq!(history[1]["from"], "PROSPECTING");
     assert_eq!(history[1]["to"], "DISCOVERY");
     assert_eq!(history[1]["by"], "admin-user");
+    // The move, the stage entry and the update are one instant, during the request.
+    assert_eq!(history[1]["at"], opp["stageEnteredAt"]);
+    assert_eq!(opp["updatedAt"], opp["stageEnteredAt"]);
+    let entered = instant(&opp["stageEnteredAt"]);
+    assert!(
+        before <= entered && entered <= after,
+        "{before} <= {entered} <= {after}"
+    );
 
+    let before = Utc::now().trunc_subsecs(6);
     let won = app
-        .ok(&token, "mutation($id: ID!) { updateOpportunity(input: {id: $id, expectedVersion: 2, stage: CLOSED_WON}) { stage closedAt } }", json!({ "id": deal }))
+        .ok(&token, "mutation($id: ID!) { updateOpportunity(input: {id: $id, expectedVersion: 2, stage: CLOSED_WON}) { stage closedAt stageEnteredAt updatedAt } }", json!({ "id": deal }))
         .await;
-    assert_eq!(won["updateOpportunity"]["stage"], "CLOSED_WON");
-    assert!(won["updateOpportunity"]["closedAt"].is_string());
+    let after = Utc::now();
+    let won = &won["updateOpportunity"];
+    assert_eq!(won["stage"], "CLOSED_WON");
+    assert_eq!(
+        won["closedAt"], won["stageEnteredAt"],
+        "closed when it entered CLOSED_WON"
+    );
+    assert_eq!(won["updatedAt"], won["stageEnteredAt"]);
+    let closed = instant(&won["closedAt"]);
+    assert!(before <= closed && closed <= after, "{before} <= {closed} <= {after}");
 
     let reopen = app
         .gql(&token, "mutation($id: ID!) { updateOpportunity(input: {id: $id, expectedVersion: 3, stage: NEGOTIATION}) { stage } }", json!({ "id": deal }))
@@ -175,10 +202,9 @@ async fn removing_members_and_deleting_interactions_leave_the_rest_intact() {
         .await;
     assert_eq!(read["opportunity"]["buyingGroup"], json!([{ "id": ma }]));
     assert_eq!(read["opportunity"]["interactions"]["totalCount"], 1);
-    assert_eq!(
-        read["opportunity"]["interactions"]["edges"][0]["node"],
-        json!({ "id": kept, "participants": [{ "id": ma }] })
-    );
+    // Which participants the kept interaction still lists is SPEC §5's "nothing a user did is
+    // destroyed" (see the ignored test below); here, only that the right interaction is left.
+    assert_eq!(read["opportunity"]["interactions"]["edges"][0]["node"]["id"], kept);
 
     let again = app
         .gql(
@@ -188,6 +214,52 @@ async fn removing_members_and_deleting_interactions_leave_the_rest_intact() {
         )
         .await;
     assert_eq!(code(&again), "NOT_FOUND");
+}
+
+#[tokio::test]
+#[ignore = "bug: removeBuyingGroupMember hard-deletes the member (store::members::delete, links cascade), so node(id:) stops resolving it and past interactions drop it from participants/about; SPEC §5 keeps both (and asks for BuyingGroupMember.removedAt, absent from the schema)"]
+async fn a_removed_member_stays_in_past_interactions_and_still_resolves() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Umbrella").await;
+    let a = app.create_contact(&token, &account, "A One", "CFO").await;
+    let b = app.create_contact(&token, &account, "B Two", "CTO").await;
+    let deal = app.create_opportunity(&token, &account, "Umbrella", "10").await;
+    let ma = app.add_member(&token, &deal, &a, "ECONOMIC_BUYER").await;
+    let mb = app.add_member(&token, &deal, &b, "TECHNICAL_EVALUATOR").await;
+    let together = app.log_interaction(&token, &deal, &[&ma, &mb], &[]).await;
+    app.ok(
+        &token,
+        "mutation($id: ID!) { removeBuyingGroupMember(id: $id) }",
+        json!({ "id": mb }),
+    )
+    .await;
+    let read = app
+        .ok(
+            &token,
+            "query($o: ID!, $m: ID!) { opportunity(id: $o) { buyingGroup { id } interactions { edges { node { id participants { id } } } } }
+               member: node(id: $m) { __typename id } }",
+            json!({ "o": deal, "m": mb }),
+        )
+        .await;
+    assert_eq!(
+        read["opportunity"]["buyingGroup"],
+        json!([{ "id": ma }]),
+        "the membership ended"
+    );
+    assert_eq!(
+        read["opportunity"]["interactions"]["edges"],
+        json!([{ "node": { "id": together, "participants": [{ "id": ma }, { "id": mb }] } }]),
+        "the past meeting still shows who took part"
+    );
+    assert_eq!(
+        read["member"],
+        json!({ "__typename": "BuyingGroupMember", "id": mb }),
+        "node(id:) still resolves the removed member"
+    );
+    // Adding the same contact again starts a new membership.
+    let again = app.add_member(&token, &deal, &b, "TECHNICAL_EVALUATOR").await;
+    assert_ne!(again, mb);
 }
 
 #[tokio::test]

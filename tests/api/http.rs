@@ -35,13 +35,25 @@ async fn every_response_carries_a_request_id() {
         response.headers().get("x-request-id").and_then(|v| v.to_str().ok()),
         Some("abc-123")
     );
-    let response = app
-        .client
-        .get(format!("{}/healthz", app.url))
-        .send()
-        .await
-        .expect("sent");
-    assert!(response.headers().get("x-request-id").is_some_and(|v| !v.is_empty()));
+    // Without one, each response gets a new one.
+    let mut generated = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .get(format!("{}/healthz", app.url))
+            .send()
+            .await
+            .expect("sent");
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!id.is_empty() && id != "abc-123", "{id:?}");
+        generated.push(id);
+    }
+    assert_ne!(generated[0], generated[1], "a new id per request");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Integration tests: each test starts a real server on a fresh database and talks to it over
 //! HTTP, as a client would. SQLite by default; a fresh PostgreSQL database per test when
-//! `DATABASE_URL` points at a PostgreSQL server.
+//! `DATABASE_URL` points at a PostgreSQL server, dropped again when the test ends.
 
 mod helpers;
 
@@ -10,6 +10,7 @@ mod concurrency;
 mod demo;
 mod flow;
 mod generate;
+mod harness;
 mod http;
 mod limits;
 mod pagination;

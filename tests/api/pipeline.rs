@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, admin};
+use crate::helpers::{TestApp, admin, token_for};
 
 const HEALTH: &str = "query($f: OpportunityFilter, $g: PipelineGroupBy) { pipelineHealth(filter: $f, groupBy: $g) {
     asOf openCount totals { currency count amount weightedAmount }
@@ -209,4 +209,87 @@ async fn an_empty_tenant_and_another_tenant_see_an_empty_pipeline() {
                 .all(|f| f["count"] == 0)
         );
     }
+}
+
+#[tokio::test]
+async fn owner_groups_sum_each_owners_open_deals() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let olive = token_for("acme", "olive", &["seller"]);
+    let oscar = token_for("acme", "oscar", &["seller"]);
+    let account = app.create_account(&token, "Owners Inc").await;
+    let pat = app.create_contact(&token, &account, "Pat One", "CFO").await;
+    // Stored scores (SPEC §4 default points, no interactions): an empty group 45 (MEDIUM);
+    // one member, none engaged: 55 (HIGH); a veto holder alone: 70 (HIGH); a supportive
+    // mobilizer alone: 40 (MEDIUM).
+    deal(&app, &olive, &account, "O1", "1000", "USD", "PROPOSAL").await;
+    let o2 = deal(&app, &olive, &account, "O2", "3000", "USD", "DISCOVERY").await;
+    app.add_member_as(&olive, &o2, &pat, "OTHER", "UNKNOWN", true).await;
+    deal(&app, &oscar, &account, "P1", "500.50", "EUR", "NEGOTIATION").await;
+    let p2 = deal(&app, &oscar, &account, "P2", "200", "USD", "PROSPECTING").await;
+    app.add_member(&oscar, &p2, &pat, "OTHER").await;
+    deal(&app, &oscar, &account, "P3", "999", "USD", "CLOSED_WON").await;
+    let z1 = app
+        .create_deal(
+            &token,
+            json!({ "accountId": account, "name": "Z1", "amount": "10", "currency": "GBP", "stage": "PROSPECTING", "ownerId": "zed" }),
+        )
+        .await;
+    app.add_member_as(&token, &z1, &pat, "MOBILIZER", "SUPPORTIVE", false)
+        .await;
+
+    let olive_group = json!({ "key": "olive", "label": "olive", "count": 2, "amount": "4000.00",
+        "amounts": [{ "currency": "USD", "amount": "4000.00" }], "averageRiskScore": 57.5, "highOrCriticalCount": 1 });
+    let oscar_group = json!({ "key": "oscar", "label": "oscar", "count": 2, "amount": null,
+        "amounts": [{ "currency": "EUR", "amount": "500.50" }, { "currency": "USD", "amount": "200.00" }],
+        "averageRiskScore": 50.0, "highOrCriticalCount": 1 });
+    let zed_group = json!({ "key": "zed", "label": "zed", "count": 1, "amount": "10.00",
+        "amounts": [{ "currency": "GBP", "amount": "10.00" }], "averageRiskScore": 40.0, "highOrCriticalCount": 0 });
+
+    let data = app.ok(&token, HEALTH, json!({ "g": "OWNER" })).await;
+    let h = &data["pipelineHealth"];
+    assert_eq!(h["openCount"], 5);
+    assert_eq!(
+        h["groups"],
+        json!([olive_group, oscar_group, zed_group]),
+        "one row per owner of open deals, by label; P3 is closed"
+    );
+    // Weighted by stage: PROPOSAL 60 %, DISCOVERY 20 %, PROSPECTING 10 %, NEGOTIATION 80 %.
+    assert_eq!(
+        h["totals"],
+        json!([
+            { "currency": "EUR", "count": 1, "amount": "500.50", "weightedAmount": "400.40" },
+            { "currency": "GBP", "count": 1, "amount": "10.00", "weightedAmount": "1.00" },
+            { "currency": "USD", "count": 3, "amount": "4200.00", "weightedAmount": "1220.00" }
+        ])
+    );
+    assert!(
+        close_to(&h["averageRiskScore"], 255.0 / 5.0),
+        "{}",
+        h["averageRiskScore"]
+    );
+    assert!(close_to(&h["winRate"], 1.0));
+
+    let data = app
+        .ok(&token, HEALTH, json!({ "g": "OWNER", "f": { "currency": "USD" } }))
+        .await;
+    assert_eq!(
+        data["pipelineHealth"]["groups"],
+        json!([
+            { "key": "olive", "label": "olive", "count": 2, "amount": "4000.00",
+              "amounts": [{ "currency": "USD", "amount": "4000.00" }], "averageRiskScore": 57.5, "highOrCriticalCount": 1 },
+            { "key": "oscar", "label": "oscar", "count": 1, "amount": "200.00",
+              "amounts": [{ "currency": "USD", "amount": "200.00" }], "averageRiskScore": 55.0, "highOrCriticalCount": 1 }
+        ])
+    );
+    let data = app
+        .ok(&token, HEALTH, json!({ "g": "OWNER", "f": { "ownerId": "oscar" } }))
+        .await;
+    assert_eq!(data["pipelineHealth"]["groups"], json!([oscar_group]));
+    assert_eq!(data["pipelineHealth"]["openCount"], 2);
+    let data = app
+        .ok(&token, HEALTH, json!({ "g": "OWNER", "f": { "ownerId": "nobody" } }))
+        .await;
+    assert_eq!(data["pipelineHealth"]["groups"], json!([]));
+    assert_eq!(data["pipelineHealth"]["openCount"], 0);
 }

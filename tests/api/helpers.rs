@@ -174,69 +174,49 @@ impl TestApp {
 
     // ---- fixtures -------------------------------------------------------------------------
 
+    /// Runs a mutation that must succeed and returns the `id` it answers under `field`.
+    pub async fn created(&self, token: &str, field: &str, query: &str, variables: Value) -> String {
+        let data = self.ok(token, query, variables).await;
+        match data[field]["id"].as_str() {
+            Some(id) => id.to_owned(),
+            None => panic!("{field} answered no id: {data}"),
+        }
+    }
+
     pub async fn create_account(&self, token: &str, name: &str) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($n: String!) { createAccount(input: {name: $n}) { id } }",
-                json!({ "n": name }),
-            )
-            .await;
-        data["createAccount"]["id"].as_str().expect("account id").to_owned()
+        self.created(
+            token,
+            "createAccount",
+            "mutation($n: String!) { createAccount(input: {name: $n}) { id } }",
+            json!({ "n": name }),
+        )
+        .await
     }
 
     pub async fn create_contact(&self, token: &str, account: &str, name: &str, title: &str) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($a: ID!, $n: String!, $t: String) { createContact(input: {accountId: $a, fullName: $n, title: $t}) { id } }",
-                json!({ "a": account, "n": name, "t": title }),
-            )
-            .await;
-        data["createContact"]["id"].as_str().expect("contact id").to_owned()
+        self.created(token, "createContact", "mutation($a: ID!, $n: String!, $t: String) { createContact(input: {accountId: $a, fullName: $n, title: $t}) { id } }", json!({ "a": account, "n": name, "t": title }))
+            .await
     }
 
     pub async fn create_opportunity(&self, token: &str, account: &str, name: &str, amount: &str) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($a: ID!, $n: String!, $m: Decimal!) { createOpportunity(input: {accountId: $a, name: $n, amount: $m, currency: \"USD\"}) { id } }",
-                json!({ "a": account, "n": name, "m": amount }),
-            )
-            .await;
-        data["createOpportunity"]["id"]
-            .as_str()
-            .expect("opportunity id")
-            .to_owned()
+        self.created(token, "createOpportunity", "mutation($a: ID!, $n: String!, $m: Decimal!) { createOpportunity(input: {accountId: $a, name: $n, amount: $m, currency: \"USD\"}) { id } }", json!({ "a": account, "n": name, "m": amount }))
+            .await
     }
 
     pub async fn add_member(&self, token: &str, opportunity: &str, contact: &str, role: &str) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($o: ID!, $c: ID!, $r: BuyingRole!) { addBuyingGroupMember(input: {opportunityId: $o, contactId: $c, role: $r}) { id } }",
-                json!({ "o": opportunity, "c": contact, "r": role }),
-            )
-            .await;
-        data["addBuyingGroupMember"]["id"]
-            .as_str()
-            .expect("member id")
-            .to_owned()
+        self.created(token, "addBuyingGroupMember", "mutation($o: ID!, $c: ID!, $r: BuyingRole!) { addBuyingGroupMember(input: {opportunityId: $o, contactId: $c, role: $r}) { id } }", json!({ "o": opportunity, "c": contact, "r": role }))
+            .await
     }
 
     /// Creates an opportunity from a whole `CreateOpportunityInput` (any of its fields).
     pub async fn create_deal(&self, token: &str, input: Value) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
-                json!({ "i": input }),
-            )
-            .await;
-        data["createOpportunity"]["id"]
-            .as_str()
-            .expect("opportunity id")
-            .to_owned()
+        self.created(
+            token,
+            "createOpportunity",
+            "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
+            json!({ "i": input }),
+        )
+        .await
     }
 
     /// Adds a member with the given `role`, `stance` and `canVeto` (the rest default).
@@ -249,17 +229,8 @@ impl TestApp {
         stance: &str,
         can_veto: bool,
     ) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($o: ID!, $c: ID!, $r: BuyingRole!, $s: Stance, $v: Boolean) { addBuyingGroupMember(input: {opportunityId: $o, contactId: $c, role: $r, stance: $s, canVeto: $v}) { id } }",
-                json!({ "o": opportunity, "c": contact, "r": role, "s": stance, "v": can_veto }),
-            )
-            .await;
-        data["addBuyingGroupMember"]["id"]
-            .as_str()
-            .expect("member id")
-            .to_owned()
+        self.created(token, "addBuyingGroupMember", "mutation($o: ID!, $c: ID!, $r: BuyingRole!, $s: Stance, $v: Boolean) { addBuyingGroupMember(input: {opportunityId: $o, contactId: $c, role: $r, stance: $s, canVeto: $v}) { id } }", json!({ "o": opportunity, "c": contact, "r": role, "s": stance, "v": can_veto }))
+            .await
     }
 
     /// Logs a meeting at `occurred_at` (RFC 3339) with these participants and absent members.
@@ -271,17 +242,8 @@ impl TestApp {
         participants: &[&str],
         about: &[&str],
     ) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($o: ID!, $t: DateTime!, $p: [ID!]!, $a: [ID!]) { logInteraction(input: {opportunityId: $o, kind: MEETING, occurredAt: $t, participantIds: $p, aboutIds: $a}) { id } }",
-                json!({ "o": opportunity, "t": occurred_at, "p": participants, "a": about }),
-            )
-            .await;
-        data["logInteraction"]["id"]
-            .as_str()
-            .expect("interaction id")
-            .to_owned()
+        self.created(token, "logInteraction", "mutation($o: ID!, $t: DateTime!, $p: [ID!]!, $a: [ID!]) { logInteraction(input: {opportunityId: $o, kind: MEETING, occurredAt: $t, participantIds: $p, aboutIds: $a}) { id } }", json!({ "o": opportunity, "t": occurred_at, "p": participants, "a": about }))
+            .await
     }
 
     pub async fn log_interaction(
@@ -291,17 +253,8 @@ impl TestApp {
         participants: &[&str],
         about: &[&str],
     ) -> String {
-        let data = self
-            .ok(
-                token,
-                "mutation($o: ID!, $p: [ID!]!, $a: [ID!]) { logInteraction(input: {opportunityId: $o, kind: MEETING, occurredAt: \"2026-01-15T10:00:00Z\", participantIds: $p, aboutIds: $a}) { id } }",
-                json!({ "o": opportunity, "p": participants, "a": about }),
-            )
-            .await;
-        data["logInteraction"]["id"]
-            .as_str()
-            .expect("interaction id")
-            .to_owned()
+        self.created(token, "logInteraction", "mutation($o: ID!, $p: [ID!]!, $a: [ID!]) { logInteraction(input: {opportunityId: $o, kind: MEETING, occurredAt: \"2026-01-15T10:00:00Z\", participantIds: $p, aboutIds: $a}) { id } }", json!({ "o": opportunity, "p": participants, "a": about }))
+            .await
     }
 }
 

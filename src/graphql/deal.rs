@@ -157,7 +157,7 @@ impl Opportunity {
         if contact_needs_record(ctx.look_ahead().field("contact")) {
             // One query for the group's contacts (none if a page already loaded them).
             let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
-            loaders.prime_contacts(&contact_ids).await?;
+            Box::pin(loaders.prime_contacts(&contact_ids)).await?;
         }
         Ok(group.iter().map(|m| BuyingGroupMember(Arc::clone(m))).collect())
     }
@@ -170,38 +170,8 @@ impl Opportunity {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<Interaction>> {
-        let scope = scope(ctx)?;
-        let args = forward(first, after);
-        let node = ctx.look_ahead().field("edges").field("node");
-        let wants_contacts = contact_needs_record(node.field("participants").field("contact"))
-            || contact_needs_record(node.field("about").field("contact"));
-        // A deal page that loaded the deal's history for its risk cuts the page from it.
-        let page = match scope.loaders.loaded_history(self.0.id) {
-            Some(history) => service::interactions::page_of_history(&history, &args)?,
-            None => {
-                let page = service::interactions::page_for_deal(
-                    &scope.ctx,
-                    &scope.services,
-                    self.0.id,
-                    &args,
-                    wants_total(ctx),
-                )
-                .await?;
-                let ids: Vec<Uuid> = page.items.iter().map(|(_, i)| i.id).collect();
-                if !ids.is_empty() {
-                    scope.loaders.prime_links(&ids).await?;
-                }
-                page
-            }
-        };
-        if !page.items.is_empty() {
-            match wants_contacts {
-                true => scope.loaders.prime_groups_with_contacts(&[self.0.id]).await?,
-                false => scope.loaders.prime_groups(&[self.0.id]).await?,
-            }
-        }
-        scope.loaders.remember_deals(std::slice::from_ref(&self.0));
-        Ok(connection(page, Interaction))
+        // Boxed, like every body that reads: see `loaders` on future sizes.
+        Box::pin(self.interactions_page(ctx, forward(first, after))).await
     }
 
     /// Every stage the deal went through, oldest first, with who moved it and when.
@@ -209,7 +179,7 @@ impl Opportunity {
         let scope = scope(ctx)?;
         let changes = match scope.loaders.loaded_history(self.0.id) {
             Some(history) => history.stage_changes.clone(),
-            None => service::deals::stage_history(&scope.ctx, &scope.services, self.0.id).await?,
+            None => Box::pin(service::deals::stage_history(&scope.ctx, &scope.services, self.0.id)).await?,
         };
         Ok(changes.into_iter().map(Into::into).collect())
     }
@@ -240,7 +210,51 @@ impl Opportunity {
     /// How the stored assessment changed over time, oldest first (from `since`, if given).
     async fn risk_history(&self, ctx: &Context<'_>, since: Option<Timestamp>) -> Result<Vec<RiskSnapshot>> {
         let scope = scope(ctx)?;
-        let points = service::risk::history(&scope.ctx, &scope.services, self.0.id, since.map(|t| t.0)).await?;
+        let points = Box::pin(service::risk::history(
+            &scope.ctx,
+            &scope.services,
+            self.0.id,
+            since.map(|t| t.0),
+        ))
+        .await?;
         Ok(points.into_iter().map(RiskSnapshot::from).collect())
+    }
+}
+
+impl Opportunity {
+    /// `interactions`: cut from the deal's history when this request loaded it (a deal page
+    /// with risk), else one page read with its links.
+    async fn interactions_page(&self, ctx: &Context<'_>, args: PageArgs) -> Result<Conn<Interaction>> {
+        let scope = scope(ctx)?;
+        let node = ctx.look_ahead().field("edges").field("node");
+        let wants_contacts = contact_needs_record(node.field("participants").field("contact"))
+            || contact_needs_record(node.field("about").field("contact"));
+        // A deal page that loaded the deal's history for its risk cuts the page from it.
+        let page = match scope.loaders.loaded_history(self.0.id) {
+            Some(history) => service::interactions::page_of_history(&history, &args)?,
+            None => {
+                let page = service::interactions::page_for_deal(
+                    &scope.ctx,
+                    &scope.services,
+                    self.0.id,
+                    &args,
+                    wants_total(ctx),
+                )
+                .await?;
+                let ids: Vec<Uuid> = page.items.iter().map(|(_, i)| i.id).collect();
+                if !ids.is_empty() {
+                    scope.loaders.prime_links(&ids).await?;
+                }
+                page
+            }
+        };
+        if !page.items.is_empty() {
+            match wants_contacts {
+                true => scope.loaders.prime_groups_with_contacts(&[self.0.id]).await?,
+                false => scope.loaders.prime_groups(&[self.0.id]).await?,
+            }
+        }
+        scope.loaders.remember_deals(std::slice::from_ref(&self.0));
+        Ok(connection(page, Interaction))
     }
 }

@@ -26,7 +26,7 @@ impl Interaction {
         let group = loaders.group(self.0.opportunity_id).await?;
         if contact_needs_record(ctx.look_ahead().field("contact")) {
             let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
-            loaders.prime_contacts(&contact_ids).await?;
+            Box::pin(loaders.prime_contacts(&contact_ids)).await?;
         }
         // In the order the members joined the group, which is stable for clients.
         Ok(group

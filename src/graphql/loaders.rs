@@ -2,6 +2,11 @@
 //! whole page are fetched with one call per relation, and a record asked for twice in one
 //! request is read once — also when sibling resolvers ask at the same moment (loads of one
 //! kind wait for each other, then find the records already there).
+//!
+//! The getters answer from the cache without awaiting anything, and box the load otherwise:
+//! a resolver's future is as large as the largest future it may await, and async-graphql
+//! allocates and moves one per field — a board resolves thousands of fields, nearly all of them
+//! from the cache.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -136,7 +141,10 @@ impl Loaders {
     }
 
     pub async fn account(&self, id: Uuid) -> AppResult<Option<Arc<Account>>> {
-        self.prime_accounts(&[id]).await?;
+        if let Some(known) = self.accounts.get(&id) {
+            return Ok(known);
+        }
+        Box::pin(self.prime_accounts(&[id])).await?;
         Ok(self.accounts.get(&id).flatten())
     }
 
@@ -147,14 +155,20 @@ impl Loaders {
     }
 
     pub async fn contact(&self, id: Uuid) -> AppResult<Option<Arc<Contact>>> {
-        self.prime_contacts(&[id]).await?;
+        if let Some(known) = self.contacts.get(&id) {
+            return Ok(known);
+        }
+        Box::pin(self.prime_contacts(&[id])).await?;
         Ok(self.contacts.get(&id).flatten())
     }
 
     pub async fn deal(&self, id: Uuid) -> AppResult<Option<Arc<Deal>>> {
+        if let Some(known) = self.deals.get(&id) {
+            return Ok(known);
+        }
         let (ctx, svc) = (&self.ctx, &self.svc);
         let fetch = |keys: Vec<Uuid>| async move { service::deals::load_many(ctx, svc, &keys).await };
-        self.deals.load_by_id(&[id], fetch, |d| d.id).await?;
+        Box::pin(self.deals.load_by_id(&[id], fetch, |d| d.id)).await?;
         Ok(self.deals.get(&id).flatten())
     }
 
@@ -212,7 +226,10 @@ impl Loaders {
     }
 
     pub async fn group(&self, deal_id: Uuid) -> AppResult<Arc<Vec<Arc<Member>>>> {
-        self.prime_groups(&[deal_id]).await?;
+        if let Some(known) = self.groups.get(&deal_id) {
+            return Ok(known);
+        }
+        Box::pin(self.prime_groups(&[deal_id])).await?;
         Ok(self.groups.get(&deal_id).unwrap_or_default())
     }
 
@@ -228,7 +245,10 @@ impl Loaders {
     }
 
     pub async fn links(&self, interaction_id: Uuid) -> AppResult<Arc<Vec<Link>>> {
-        self.prime_links(&[interaction_id]).await?;
+        if let Some(known) = self.links.get(&interaction_id) {
+            return Ok(known);
+        }
+        Box::pin(self.prime_links(&[interaction_id])).await?;
         Ok(self.links.get(&interaction_id).unwrap_or_default())
     }
 
@@ -260,18 +280,19 @@ impl Loaders {
     /// Everything recorded about one deal (what risk is computed from): its group and its
     /// history, loaded side by side the first time, shared by every resolver after that.
     pub async fn record(&self, deal_id: Uuid) -> AppResult<Arc<DealRecord>> {
+        if let Some(Some(known)) = self.records.get(&deal_id) {
+            return Ok(known);
+        }
         let deal = self.deal(deal_id).await?.ok_or(AppError::NotFound("opportunity"))?;
-        let built = self
-            .records
-            .load(&[deal_id], |keys| async move {
-                tokio::try_join!(self.prime_groups(&keys), self.prime_histories(&keys))?;
-                let group = self.groups.get(&deal_id).unwrap_or_default();
-                let history = self.histories.get(&deal_id).unwrap_or_default();
-                let record = DealRecord::new(deal, group.as_ref().clone(), history);
-                Ok(vec![(deal_id, Some(Arc::new(record)))])
-            })
-            .await;
-        built?;
+        let keys = [deal_id];
+        let built = self.records.load(&keys, |keys| async move {
+            tokio::try_join!(self.prime_groups(&keys), self.prime_histories(&keys))?;
+            let group = self.groups.get(&deal_id).unwrap_or_default();
+            let history = self.histories.get(&deal_id).unwrap_or_default();
+            let record = DealRecord::new(deal, group.as_ref().clone(), history);
+            Ok(vec![(deal_id, Some(Arc::new(record)))])
+        });
+        Box::pin(built).await?;
         self.records
             .get(&deal_id)
             .flatten()
@@ -280,12 +301,15 @@ impl Loaders {
 
     /// The tenant's risk policy, once per request.
     pub async fn policy(&self) -> AppResult<Arc<RiskPolicy>> {
+        if let Some(known) = self.policy.get(&()) {
+            return Ok(known);
+        }
         let (ctx, svc) = (&self.ctx, &self.svc);
-        self.policy
-            .load(&[()], |_| async move {
-                Ok(vec![((), service::risk::policy(ctx, svc).await?)])
-            })
-            .await?;
+        let keys = [()];
+        let load = self.policy.load(&keys, |_| async move {
+            Ok(vec![((), service::risk::policy(ctx, svc).await?)])
+        });
+        Box::pin(load).await?;
         self.policy
             .get(&())
             .ok_or_else(|| AppError::Internal("policy not loaded".into()))

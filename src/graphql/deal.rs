@@ -23,7 +23,8 @@ use crate::domain::records::{self, Deal};
 use crate::domain::values::cents_to_decimal;
 use crate::service;
 
-/// One page of the board; the relations it asks for are loaded for the whole page at once.
+/// One page of the board; the relations it asks for are loaded for the whole page at once:
+/// accounts with the page (one joined query), buying groups in one more.
 pub async fn list_deals(
     ctx: &Context<'_>,
     args: PageArgs,
@@ -31,38 +32,38 @@ pub async fn list_deals(
     sort: DealSort,
 ) -> Result<Conn<Opportunity>> {
     let scope = scope(ctx)?;
-    let page = service::deals::page(&scope.ctx, &scope.services, &filter, sort, &args, wants_total(ctx))
-        .await?
-        .map(Arc::new);
-    let deals: Vec<Arc<Deal>> = page.items.iter().map(|(_, d)| Arc::clone(d)).collect();
-    scope.loaders.remember_deals(&deals);
-    // Relations the client asked for are loaded for the whole page at once: one query each,
-    // whatever the page size.
     let look_ahead = ctx.look_ahead();
     let (node, nodes) = (look_ahead.field("edges").field("node"), look_ahead.field("nodes"));
     let wants_accounts = node.field("account").exists() || nodes.field("account").exists();
+    let with_total = wants_total(ctx);
+    let (ctx_t, svc) = (&scope.ctx, &scope.services);
+    let page = match wants_accounts {
+        true => {
+            let page = Box::pin(service::deals::page_with_accounts(
+                ctx_t, svc, &filter, sort, &args, with_total,
+            ))
+            .await?;
+            scope
+                .loaders
+                .remember_accounts(page.items.iter().map(|(_, (d, a))| (d.account_id, a.clone())));
+            page.map(|(deal, _)| Arc::new(deal))
+        }
+        false => Box::pin(service::deals::page(ctx_t, svc, &filter, sort, &args, with_total))
+            .await?
+            .map(Arc::new),
+    };
+    let deals: Vec<Arc<Deal>> = page.items.iter().map(|(_, d)| Arc::clone(d)).collect();
+    scope.loaders.remember_deals(&deals);
     let (group, group_of_nodes) = (node.field("buyingGroup"), nodes.field("buyingGroup"));
-    let wants_groups = group.exists() || group_of_nodes.exists();
     // Names and titles come with the members; whole contacts only when asked for.
     let wants_contacts =
         contact_needs_record(group.field("contact")) || contact_needs_record(group_of_nodes.field("contact"));
-    let account_ids: Vec<Uuid> = deals.iter().map(|d| d.account_id).collect();
     let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
-    // Independent reads, run side by side on two pooled connections.
-    let accounts = async {
-        match wants_accounts {
-            true => scope.loaders.prime_accounts(&account_ids).await,
-            false => Ok(()),
-        }
-    };
-    let groups = async {
-        match (wants_groups, wants_contacts) {
-            (true, true) => scope.loaders.prime_groups_with_contacts(&ids).await,
-            (true, false) => scope.loaders.prime_groups(&ids).await,
-            (false, _) => Ok(()),
-        }
-    };
-    tokio::try_join!(accounts, groups)?;
+    match (group.exists() || group_of_nodes.exists(), wants_contacts) {
+        (true, true) => Box::pin(scope.loaders.prime_groups_with_contacts(&ids)).await?,
+        (true, false) => Box::pin(scope.loaders.prime_groups(&ids)).await?,
+        (false, _) => {}
+    }
     Ok(connection(page, Opportunity))
 }
 

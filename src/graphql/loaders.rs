@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 use crate::domain::deal_record::{DealHistory, DealRecord};
-use crate::domain::records::{Account, Contact, Deal, Link, Member};
+use crate::domain::records::{self, Account, Contact, Deal, Link, Member};
 use crate::domain::risk::RiskPolicy;
 use crate::domain::{AppError, AppResult, TenantCtx};
 use crate::service::{self, Services};
@@ -188,6 +188,12 @@ impl Loaders {
         });
         self.deals.fill([(id, deal.clone())]);
         Ok(deal)
+    }
+
+    /// Remembers accounts already read (with a page of deals).
+    pub fn remember_accounts(&self, accounts: impl Iterator<Item = (Uuid, Option<records::Account>)>) {
+        let known: Vec<(Uuid, Option<Arc<Account>>)> = accounts.map(|(id, a)| (id, a.map(Arc::new))).collect();
+        self.accounts.fill(known);
     }
 
     /// Remembers deals already read (e.g. a page of the board) so children can find them.

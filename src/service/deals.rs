@@ -206,6 +206,21 @@ pub async fn page(
     counted(page, opportunities::count(ctx, db, filter), with_total).await
 }
 
+/// Like [`page`], each deal with its account (one joined query instead of two).
+pub async fn page_with_accounts(
+    ctx: &TenantCtx,
+    svc: &Services,
+    filter: &DealFilter,
+    sort: DealSort,
+    args: &PageArgs,
+    with_total: bool,
+) -> AppResult<Page<(Deal, Option<Account>)>> {
+    let window = args.window(&opportunities::order_tag(sort))?;
+    let db = svc.store.reader();
+    let page = opportunities::page_with_accounts(ctx, db, filter, sort, &window);
+    counted(page, opportunities::count(ctx, db, filter), with_total).await
+}
+
 /// Every stage a deal went through, oldest first.
 pub async fn stage_history(ctx: &TenantCtx, svc: &Services, deal_id: Uuid) -> AppResult<Vec<StageChange>> {
     opportunities::stage_history(ctx, svc.store.reader(), deal_id).await

@@ -177,5 +177,5 @@ pub(crate) fn contains_ci<C: sea_orm::ColumnTrait>(col: C, text: &str) -> sea_or
         pattern.push(ch);
     }
     pattern.push('%');
-    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+    Expr::expr(Func::lower(col.into_expr())).like(LikeExpr::new(pattern).escape('\\'))
 }

@@ -81,7 +81,7 @@ pub fn condition(filter: &DealFilter) -> Condition {
     }
     if let Some(code) = filter.risk_factor {
         let bit = 1_i64 << code.index();
-        c = c.add(Expr::col(Column::RiskFactorMask).bit_and(bit).ne(0));
+        c = c.add(Column::RiskFactorMask.into_expr().bit_and(bit).ne(0));
     }
     if let Some(min) = filter.min_amount_cents {
         c = c.add(Column::AmountCents.gte(min));
@@ -112,25 +112,52 @@ pub async fn get_many(ctx: &TenantCtx, conn: &impl Conn, ids: &[Uuid]) -> AppRes
     scope::find_by_ids::<Entity, _>(ctx, conn, ids).await
 }
 
+/// Deal → its account, within the tenant (the join includes `tenant_id`).
+fn deal_account() -> RelationDef {
+    Entity::belongs_to(account::Entity)
+        .from((Column::TenantId, Column::AccountId))
+        .to((account::Column::TenantId, account::Column::Id))
+        .into()
+}
+
 /// A deal with its account, in one joined query (the join includes the tenant).
 pub async fn get_with_account(
     ctx: &TenantCtx,
     conn: &impl Conn,
     id: Uuid,
 ) -> AppResult<Option<(Deal, Option<Account>)>> {
-    let deal_account: RelationDef = Entity::belongs_to(account::Entity)
-        .from((Column::TenantId, Column::AccountId))
-        .to((account::Column::TenantId, account::Column::Id))
-        .into();
     let found = scope::select::<Entity>(ctx)
         .filter(Column::Id.eq(id))
-        .join(JoinType::LeftJoin, deal_account)
+        .join(JoinType::LeftJoin, deal_account())
         .select_also(account::Entity)
         .one(conn)
         .await?;
     found
         .map(|(deal, account)| Ok((Deal::try_from(deal)?, account.map(Account::try_from).transpose()?)))
         .transpose()
+}
+
+/// One page of the board, each deal with its account (one joined query).
+pub async fn page_with_accounts(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    filter: &DealFilter,
+    sort: DealSort,
+    window: &Window,
+) -> AppResult<Page<(Deal, Option<Account>)>> {
+    let ordering = ordering(sort);
+    let select = scope::select::<Entity>(ctx).filter(condition(filter));
+    let rows = page::apply(select, Column::Id, &ordering, window)
+        .join(JoinType::LeftJoin, deal_account())
+        .select_also(account::Entity)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|(deal, account)| Ok((Deal::try_from(deal)?, account.map(Account::try_from).transpose()?)))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page::finish(rows, &ordering.tag, window, |(d, _)| {
+        (key_of(sort, d), d.id)
+    }))
 }
 
 /// One page of the board.

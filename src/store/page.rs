@@ -3,12 +3,12 @@
 //! sorts as if NULL were larger than every value, the same on SQLite and PostgreSQL because
 //! the order is spelled out, not left to the engine.
 
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::sea_query::{Condition, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value};
 use uuid::Uuid;
 
 use super::Conn;
-use crate::domain::page::finish;
+pub(super) use crate::domain::page::finish;
 pub use crate::domain::page::{Key, Page, PageArgs, Window};
 use crate::domain::{AppError, AppResult};
 
@@ -55,7 +55,7 @@ where
 }
 
 /// Adds the window's cursor condition, order and limit to `select`.
-fn apply<E: EntityTrait>(
+pub(super) fn apply<E: EntityTrait>(
     select: Select<E>,
     id: E::Column,
     ordering: &Ordering<E::Column>,
@@ -69,7 +69,7 @@ fn apply<E: EntityTrait>(
     let order = if descending { Order::Desc } else { Order::Asc };
     if let Some(key) = ordering.key {
         if ordering.nullable {
-            select = select.order_by(Expr::col(key).is_null(), order.clone());
+            select = select.order_by(key.into_expr().is_null(), order.clone());
         }
         select = select.order_by(key, order.clone());
     }

@@ -110,16 +110,10 @@ impl Query {
             return Ok(None);
         };
         let look_ahead = ctx.look_ahead();
-        let deal = match look_ahead.field("account").exists() {
-            true => loaders.deal_with_account(uuid).await?,
-            false => loaders.deal(uuid).await?,
-        };
-        let Some(deal) = deal else {
-            return Ok(None);
-        };
-        // A deal page that shows live risk needs the deal's group and history; loaded first,
-        // side by side, they also serve its buying group, its interactions page with their
-        // participants, and its stage history, without further queries.
+        // A deal page that shows live risk needs the deal's group, its history and the policy.
+        // They are read side by side with the deal itself (the reads need only its id; for an id that names
+        // nothing in the tenant they find nothing), and serve its buying group, its
+        // interactions page with their participants, and its stage history too.
         let group = look_ahead.field("buyingGroup");
         let needs_record = look_ahead.field("risk").exists()
             || group.field("engagement").exists()
@@ -128,6 +122,12 @@ impl Query {
         let wants_contacts = contact_needs_record(group.field("contact"))
             || contact_needs_record(node.field("participants").field("contact"))
             || contact_needs_record(node.field("about").field("contact"));
+        let deal = async {
+            match look_ahead.field("account").exists() {
+                true => loaders.deal_with_account(uuid).await,
+                false => loaders.deal(uuid).await,
+            }
+        };
         let groups = async {
             match (needs_record || group.exists(), wants_contacts) {
                 (true, true) => loaders.prime_groups_with_contacts(&[uuid]).await,
@@ -141,7 +141,16 @@ impl Query {
                 false => Ok(()),
             }
         };
-        tokio::try_join!(groups, history)?;
+        let policy = async {
+            match needs_record {
+                true => loaders.policy().await.map(|_| ()),
+                false => Ok(()),
+            }
+        };
+        let (deal, (), (), ()) = tokio::try_join!(deal, groups, history, policy)?;
+        let Some(deal) = deal else {
+            return Ok(None);
+        };
         Ok(Some(Opportunity(deal)))
     }
 

@@ -22,13 +22,6 @@ pub struct DealHistory {
     pub close_date_changes: Vec<CloseDateChange>,
 }
 
-impl DealHistory {
-    /// The links of one interaction.
-    pub fn links_of(&self, interaction_id: Uuid) -> impl Iterator<Item = &Link> {
-        self.links.iter().filter(move |l| l.interaction_id == interaction_id)
-    }
-}
-
 /// A deal with its current buying group and its history.
 #[derive(Debug, Clone)]
 pub struct DealRecord {

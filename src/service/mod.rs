@@ -47,11 +47,6 @@ impl Services {
         }
     }
 
-    /// The store, for the server's own plumbing (startup, readiness, shutdown).
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// True when the database answers.
     pub async fn ready(&self) -> bool {
         self.store.ping().await

@@ -15,6 +15,7 @@ use crate::domain::deal_record::DealRecord;
 use crate::domain::records::{Deal, RiskPoint};
 use crate::domain::risk::RiskPolicy;
 use crate::domain::{AppResult, TenantCtx};
+use crate::store::risk::Overwrite;
 use crate::store::{Conn, Store, history, members, opportunities, policy, risk as stored, scope};
 
 /// Deals re-assessed per transaction by tenant-wide refreshes.
@@ -62,8 +63,10 @@ pub async fn policy(ctx: &TenantCtx, svc: &Services) -> AppResult<Arc<RiskPolicy
     Ok(fresh)
 }
 
-/// Changes the tenant's policy (admins only) and re-assesses all its open deals, so that
-/// stored levels, filters and ordering follow the new policy when this returns.
+/// Changes the tenant's policy (admins only) and re-assesses all its open deals, as one unit:
+/// when this answers, every open deal's stored assessment follows the new policy; when it
+/// fails (or the request is abandoned), the old policy is still in force and no stored
+/// assessment changed.
 pub async fn update_policy(ctx: &TenantCtx, svc: &Services, changes: PolicyChanges) -> AppResult<RiskPolicy> {
     ctx.require_admin()?;
     let now = super::now();
@@ -72,11 +75,11 @@ pub async fn update_policy(ctx: &TenantCtx, svc: &Services, changes: PolicyChang
         .write(async |tx| {
             let next = changes.apply_to(policy::get(ctx, tx).await?)?;
             policy::put(ctx, tx, &next, now).await?;
+            refresh_open_deals(ctx, tx, now).await?;
             Ok(next)
         })
         .await?;
     svc.policies.forget(ctx.tenant().as_str());
-    refresh_tenant(ctx, &svc.store, now).await?;
     Ok(next)
 }
 
@@ -120,12 +123,13 @@ async fn refresh_records(
     records: Vec<DealRecord>,
     policy: &RiskPolicy,
     at: DateTime<Utc>,
+    overwrite: Overwrite,
 ) -> AppResult<(Vec<Deal>, usize)> {
     let mut changed = 0;
     let mut deals = Vec::with_capacity(records.len());
     for record in records {
         let next = record.assess_for_storage(policy, at);
-        if stored::save(ctx, conn, &record.deal, &next).await? {
+        if stored::save(ctx, conn, &record.deal, &next, overwrite).await? {
             changed += 1;
         }
         let mut deal = Arc::unwrap_or_clone(record.deal);
@@ -147,7 +151,7 @@ async fn refresh_records(
 pub(crate) async fn refresh_deal(ctx: &TenantCtx, conn: &impl Conn, deal: Deal, at: DateTime<Utc>) -> AppResult<Deal> {
     let policy = policy::get(ctx, conn).await?;
     let records = load_records(ctx, conn, vec![deal]).await?;
-    let (mut deals, _) = refresh_records(ctx, conn, records, &policy, at).await?;
+    let (mut deals, _) = refresh_records(ctx, conn, records, &policy, at, Overwrite::Always).await?;
     deals.pop().ok_or(crate::domain::AppError::NotFound("opportunity"))
 }
 
@@ -164,56 +168,78 @@ pub(crate) async fn refresh_deal_by_id(
     Ok(())
 }
 
-/// Re-assesses `deals` (those that existed at `at`) as at `at`; returns how many changed.
+/// Re-assesses, inside the caller's transaction, the batch of the tenant's open deals after
+/// `after` (by id) that existed at `at`, as at `at` (with `IfNotNewer`, leaving a deal whose
+/// stored assessment is newer as it is).
+/// Returns the last id of the batch (`None`: no deals left) and how many changed.
 async fn refresh_batch(
     ctx: &TenantCtx,
     conn: &impl Conn,
-    deals: Vec<Deal>,
+    after: Option<Uuid>,
     policy: &RiskPolicy,
     at: DateTime<Utc>,
-) -> AppResult<usize> {
-    let existing: Vec<Deal> = deals.into_iter().filter(|d| d.created_at <= at).collect();
-    let records = load_records(ctx, conn, existing).await?;
-    Ok(refresh_records(ctx, conn, records, policy, at).await?.1)
+    overwrite: Overwrite,
+) -> AppResult<(Option<Uuid>, usize)> {
+    // Read inside the transaction that writes, so the comparison with the stored assessment
+    // is against what is stored now.
+    let deals = opportunities::open_after(ctx, conn, after, BATCH).await?;
+    let last = deals.last().map(|d| d.id);
+    let newer = |d: &Deal| overwrite == Overwrite::IfNotNewer && d.risk.assessed_at.is_some_and(|t| t > at);
+    let due: Vec<Deal> = deals.into_iter().filter(|d| d.created_at <= at && !newer(d)).collect();
+    let records = load_records(ctx, conn, due).await?;
+    let (_, changed) = refresh_records(ctx, conn, records, policy, at, overwrite).await?;
+    Ok((last, changed))
 }
 
 /// Re-assesses the open deals of the caller's tenant that existed at `at`, as at `at`, a batch
 /// per transaction. Returns how many stored assessments changed.
 pub async fn refresh_tenant(ctx: &TenantCtx, store: &Store, at: DateTime<Utc>) -> AppResult<usize> {
-    let policy = policy::get(ctx, store.reader()).await?;
     let (mut after, mut changed) = (None, 0);
     loop {
-        let deals = opportunities::open_after(ctx, store.reader(), after, BATCH).await?;
-        let Some(last) = deals.last().map(|d| d.id) else {
-            return Ok(changed);
-        };
-        changed += store
-            .write(async |tx| refresh_batch(ctx, tx, deals, &policy, at).await)
+        let (last, n) = store
+            .write(async |tx| {
+                let policy = policy::get_for_reassessment(ctx, tx).await?;
+                refresh_batch(ctx, tx, after, &policy, at, Overwrite::IfNotNewer).await
+            })
             .await?;
-        after = Some(last);
+        changed += n;
+        match last {
+            Some(last) => after = Some(last),
+            None => return Ok(changed),
+        }
     }
 }
 
-/// Like [`refresh_tenant`], inside the caller's transaction (loading a tenant in bulk).
+/// Like [`refresh_tenant`], inside the caller's transaction (a policy change, loading a
+/// tenant in bulk): every open deal that existed at `at` is re-assessed, whatever its stored
+/// assessment.
 pub async fn refresh_open_deals(ctx: &TenantCtx, conn: &impl Conn, at: DateTime<Utc>) -> AppResult<usize> {
     let policy = policy::get(ctx, conn).await?;
     let (mut after, mut changed) = (None, 0);
     loop {
-        let deals = opportunities::open_after(ctx, conn, after, BATCH).await?;
-        let Some(last) = deals.last().map(|d| d.id) else {
-            return Ok(changed);
-        };
-        changed += refresh_batch(ctx, conn, deals, &policy, at).await?;
-        after = Some(last);
+        let (last, n) = refresh_batch(ctx, conn, after, &policy, at, Overwrite::Always).await?;
+        changed += n;
+        match last {
+            Some(last) => after = Some(last),
+            None => return Ok(changed),
+        }
     }
 }
 
-/// One pass over every tenant with open deals.
+/// One pass over every tenant with open deals, each assessed as at `now`. A tenant that
+/// fails (its error is logged) does not stop the pass for the others. Returns how many stored
+/// assessments changed.
 pub async fn sweep(store: &Store, now: DateTime<Utc>) -> AppResult<usize> {
     let tenants = scope::tenants_with_open_deals(store.reader()).await?;
     let mut changed = 0;
     for tenant in tenants {
-        changed += refresh_tenant(&TenantCtx::system(tenant), store, now).await?;
+        let name = tenant.as_str().to_owned();
+        match refresh_tenant(&TenantCtx::system(tenant), store, now).await {
+            Ok(n) => changed += n,
+            Err(err) => {
+                tracing::error!(tenant = %name, error = %err, "risk sweep failed for a tenant; the others go on")
+            }
+        }
     }
     Ok(changed)
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use entity::{opportunity, risk_history};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use super::convert::{risk_point_row, signed};
@@ -11,10 +11,26 @@ use super::{Conn, scope};
 use crate::domain::records::{Deal, RiskPoint, StoredRisk};
 use crate::domain::{AppResult, TenantCtx};
 
+/// Whether [`save`] may replace an assessment made at a later instant than the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// A write changed the deal's inputs: its assessment is the newest there is.
+    Always,
+    /// The sweep or a policy change: never replace an assessment stamped later than the new
+    /// one (a write may have committed since the deal was read).
+    IfNotNewer,
+}
+
 /// Stores `next` as `deal`'s current assessment, and appends a history point when score,
 /// level or factor set changed (or on the first assessment). Writes nothing when nothing
 /// changed. Returns whether score, level or factor set changed.
-pub async fn save(ctx: &TenantCtx, conn: &impl Conn, deal: &Deal, next: &StoredRisk) -> AppResult<bool> {
+pub async fn save(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal: &Deal,
+    next: &StoredRisk,
+    overwrite: Overwrite,
+) -> AppResult<bool> {
     let before = &deal.risk;
     let changed = before.assessed_at.is_none()
         || before.score != next.score
@@ -23,8 +39,15 @@ pub async fn save(ctx: &TenantCtx, conn: &impl Conn, deal: &Deal, next: &StoredR
     if !changed && before.group_size == next.group_size && before.engaged == next.engaged {
         return Ok(false);
     }
-    let mut update = scope::update::<opportunity::Entity>(ctx)
-        .filter(opportunity::Column::Id.eq(deal.id))
+    let mut update = scope::update::<opportunity::Entity>(ctx).filter(opportunity::Column::Id.eq(deal.id));
+    if let (Overwrite::IfNotNewer, Some(at)) = (overwrite, next.assessed_at) {
+        update = update.filter(
+            Condition::any()
+                .add(opportunity::Column::RiskAssessedAt.is_null())
+                .add(opportunity::Column::RiskAssessedAt.lte(at)),
+        );
+    }
+    update = update
         .col_expr(opportunity::Column::RiskGroupSize, Expr::val(signed(next.group_size)))
         .col_expr(opportunity::Column::RiskEngaged, Expr::val(signed(next.engaged)));
     if changed {
@@ -34,8 +57,8 @@ pub async fn save(ctx: &TenantCtx, conn: &impl Conn, deal: &Deal, next: &StoredR
             .col_expr(opportunity::Column::RiskFactorMask, Expr::val(next.factors.bits()))
             .col_expr(opportunity::Column::RiskAssessedAt, Expr::val(next.assessed_at));
     }
-    update.exec(conn).await?;
-    if !changed {
+    let written = update.exec(conn).await?.rows_affected == 1;
+    if !changed || !written {
         return Ok(false);
     }
     let point = RiskPoint {

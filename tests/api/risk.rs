@@ -886,3 +886,80 @@ async fn removing_a_member_and_deleting_an_interaction_refresh_the_stored_risk()
     // Created 45; the veto holder 70; met 45; the meeting deleted 70.
     assert_eq!(history_scores(&app, &token, &deletion).await, [45, 70, 45, 70]);
 }
+
+/// Breaks one deal's stored row the way only a bug or a hand edit could (a stage no version of
+/// the service writes), so that re-assessing it fails.
+async fn corrupt_stage(app: &TestApp, deal_name: &str) {
+    use sea_orm::ConnectionTrait;
+    let sql = format!("UPDATE opportunities SET stage = 'BOGUS' WHERE name = '{deal_name}'");
+    let result = app.store.reader().execute_unprepared(&sql).await.expect("update");
+    assert_eq!(result.rows_affected(), 1);
+}
+
+#[tokio::test]
+async fn a_policy_change_that_fails_changes_neither_the_policy_nor_any_stored_assessment() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Calm Co").await;
+    let calm = app.create_opportunity(&token, &account, "Calm deal", "10").await;
+    app.create_opportunity(&token, &account, "Broken deal", "10").await;
+    let before = stored(&app, &token, &calm).await;
+    assert_eq!(before, assessment(45, "MEDIUM", &BASE));
+    corrupt_stage(&app, "Broken deal").await;
+
+    let body = app
+        .gql(
+            &token,
+            "mutation { updateRiskPolicy(input: {weights: [{code: BUYING_GROUP_GAPS, points: 40}]}) { stallDays } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "INTERNAL", "{body}");
+    assert_eq!(body["errors"][0]["message"], "internal error", "no detail leaks");
+
+    let policy = app.ok(&token, POLICY, json!({})).await;
+    assert_eq!(policy["riskPolicy"], default_policy(), "the old policy is still in force");
+    assert_eq!(
+        stored(&app, &token, &calm).await,
+        before,
+        "no stored assessment changed (with the new weight the calm deal would score 75)"
+    );
+}
+
+#[tokio::test]
+async fn one_tenant_failing_does_not_stop_the_sweep_for_the_others() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (admin("tenant-a"), admin("tenant-b"));
+    let a_account = app.create_account(&a, "A Co").await;
+    app.create_opportunity(&a, &a_account, "Broken deal", "10").await;
+    let b_account = app.create_account(&b, "B Co").await;
+    let quiet = app.create_opportunity(&b, &b_account, "Quiet deal", "10").await;
+    corrupt_stage(&app, "Broken deal").await;
+
+    let changed = dealgraph::service::risk::sweep(&app.store, Utc::now() + Duration::days(90))
+        .await
+        .expect("the sweep goes on past a failing tenant");
+    assert_eq!(changed, 1, "tenant B's deal, whatever order the tenants come in");
+    let mut stalled: Vec<&str> = BASE.to_vec();
+    stalled.extend(["STALLED", "GOING_DARK"]);
+    assert_eq!(stored(&app, &b, &quiet).await, assessment(75, "CRITICAL", &stalled));
+}
+
+#[tokio::test]
+async fn the_sweep_never_overwrites_a_newer_assessment_with_an_older_one() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Quiet Co").await;
+    let quiet = app.create_opportunity(&token, &account, "Quiet deal", "10").await;
+    let sweep = |days: i64| dealgraph::service::risk::sweep(&app.store, Utc::now() + Duration::days(days));
+
+    assert_eq!(sweep(90).await.expect("sweep"), 1);
+    let mut stalled: Vec<&str> = BASE.to_vec();
+    stalled.extend(["STALLED", "GOING_DARK"]);
+    assert_eq!(stored(&app, &token, &quiet).await, assessment(75, "CRITICAL", &stalled));
+
+    // A pass that started earlier (as at 30 days from now) finishes later: it changes nothing.
+    assert_eq!(sweep(30).await.expect("sweep"), 0);
+    assert_eq!(stored(&app, &token, &quiet).await, assessment(75, "CRITICAL", &stalled));
+    assert_eq!(history_scores(&app, &token, &quiet).await, [45, 75]);
+}

@@ -12,6 +12,27 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Largest accepted deal amount, in currency units: keeps any tenant's sums inside `i64` cents.
 pub const MAX_AMOUNT_UNITS: i64 = 1_000_000_000_000;
 
+/// Most members one buying group may hold (SPEC §5).
+pub const MAX_GROUP_SIZE: u64 = 200;
+/// Most distinct members one interaction may name in `participants` and `about` together.
+pub const MAX_INTERACTION_MEMBERS: usize = 100;
+/// Default and largest `last` of a history list (`riskHistory`, `stageHistory`).
+pub const MAX_HISTORY_POINTS: usize = 1_000;
+
+/// How many of a history's newest points to list: `last` as a client sent it (default and
+/// most: [`MAX_HISTORY_POINTS`]).
+pub fn history_points(field: &str, last: Option<i32>) -> Result<usize, AppError> {
+    match last {
+        None => Ok(MAX_HISTORY_POINTS),
+        Some(n) if n < 0 => Err(AppError::bad_input(field, "must not be negative")),
+        Some(n) if n as usize > MAX_HISTORY_POINTS => Err(AppError::bad_input(
+            field,
+            format!("must be at most {MAX_HISTORY_POINTS}"),
+        )),
+        Some(n) => Ok(n as usize),
+    }
+}
+
 /// A tenant identifier from a token's `tid` claim: `[A-Za-z0-9_-]{1,64}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TenantId(String);

@@ -176,11 +176,25 @@ impl Opportunity {
     }
 
     /// Every stage the deal went through, oldest first, with who moved it and when.
-    async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<StageChange>> {
+    async fn stage_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The newest this many changes (default and at most 1000), still oldest first.")] last: Option<
+            i32,
+        >,
+    ) -> Result<Vec<StageChange>> {
         let scope = scope(ctx)?;
         let changes = match scope.loaders.loaded_history(self.0.id) {
-            Some(history) => history.stage_changes.clone(),
-            None => Box::pin(service::deals::stage_history(&scope.ctx, &scope.services, self.0.id)).await?,
+            Some(history) => service::deals::newest(&history.stage_changes, last)?,
+            None => {
+                Box::pin(service::deals::stage_history(
+                    &scope.ctx,
+                    &scope.services,
+                    self.0.id,
+                    last,
+                ))
+                .await?
+            }
         };
         Ok(changes.into_iter().map(Into::into).collect())
     }
@@ -209,13 +223,21 @@ impl Opportunity {
     }
 
     /// How the stored assessment changed over time, oldest first (from `since`, if given).
-    async fn risk_history(&self, ctx: &Context<'_>, since: Option<Timestamp>) -> Result<Vec<RiskSnapshot>> {
+    async fn risk_history(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<Timestamp>,
+        #[graphql(desc = "The newest this many points after `since` (default and at most 1000), still oldest first.")]
+        last: Option<i32>,
+    ) -> Result<Vec<RiskSnapshot>> {
         let scope = scope(ctx)?;
+        let since = since.map(|t| t.0);
         let points = Box::pin(service::risk::history(
             &scope.ctx,
             &scope.services,
             self.0.id,
-            since.map(|t| t.0),
+            since,
+            last,
         ))
         .await?;
         Ok(points.into_iter().map(RiskSnapshot::from).collect())

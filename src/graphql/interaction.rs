@@ -1,5 +1,6 @@
 //! `Interaction` and its resolvers.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
@@ -29,9 +30,14 @@ impl Interaction {
             Box::pin(loaders.prime_contacts(&contact_ids)).await?;
         }
         // In the order the members joined the group, which is stable for clients.
+        let named: HashSet<Uuid> = links
+            .iter()
+            .filter(|l| l.direct == direct)
+            .map(|l| l.member_id)
+            .collect();
         Ok(group
             .iter()
-            .filter(|m| links.iter().any(|l| l.member_id == m.id && l.direct == direct))
+            .filter(|m| named.contains(&m.id))
             .map(|m| BuyingGroupMember(Arc::clone(m)))
             .collect())
     }

@@ -221,9 +221,23 @@ pub async fn page_with_accounts(
     counted(page, opportunities::count(ctx, db, filter), with_total).await
 }
 
-/// Every stage a deal went through, oldest first.
-pub async fn stage_history(ctx: &TenantCtx, svc: &Services, deal_id: Uuid) -> AppResult<Vec<StageChange>> {
-    opportunities::stage_history(ctx, svc.store.reader(), deal_id).await
+/// The newest `last` stages a deal went through (all of them up to the limit when `None`),
+/// oldest first.
+pub async fn stage_history(
+    ctx: &TenantCtx,
+    svc: &Services,
+    deal_id: Uuid,
+    last: Option<i32>,
+) -> AppResult<Vec<StageChange>> {
+    let last = values::history_points("last", last)?;
+    opportunities::stage_history(ctx, svc.store.reader(), deal_id, last).await
+}
+
+/// The newest `last` entries of an already loaded list, oldest first (a history read with
+/// the deal page).
+pub fn newest<T: Clone>(list: &[T], last: Option<i32>) -> AppResult<Vec<T>> {
+    let last = values::history_points("last", last)?;
+    Ok(list[list.len().saturating_sub(last)..].to_vec())
 }
 
 /// The histories (interactions with their links, stage and close-date changes) of several

@@ -29,6 +29,15 @@ pub async fn add(ctx: &TenantCtx, svc: &Services, input: AddMember) -> AppResult
                     "this contact is already in the buying group",
                 ));
             }
+            if members::count_for_deal(ctx, tx, deal.id).await? >= values::MAX_GROUP_SIZE {
+                return Err(AppError::bad_input(
+                    "input.opportunityId",
+                    format!(
+                        "a buying group holds at most {} members; this one is full",
+                        values::MAX_GROUP_SIZE
+                    ),
+                ));
+            }
             let at = now();
             let member = Member {
                 id: Uuid::now_v7(),

@@ -1,5 +1,6 @@
 //! Interactions: log and delete them (each re-assesses the deal), page through a deal's.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::SubsecRound;
@@ -33,15 +34,30 @@ pub async fn log(ctx: &TenantCtx, svc: &Services, input: LogInteraction) -> AppR
             "name at least one participant",
         ));
     }
+    let named: HashSet<Ref> = input.participant_ids.iter().chain(&input.about_ids).copied().collect();
+    if named.len() > values::MAX_INTERACTION_MEMBERS {
+        return Err(AppError::bad_input(
+            "input.participantIds",
+            format!(
+                "an interaction names at most {} distinct members in participantIds and aboutIds together; this one names {}",
+                values::MAX_INTERACTION_MEMBERS,
+                named.len()
+            ),
+        ));
+    }
     let occurred_at = input.occurred_at.trunc_subsecs(6);
     svc.store
         .write(async |tx| {
             let deal = deals::require_for_change(ctx, tx, input.opportunity_id).await?;
-            let group = members::for_deals(ctx, tx, &[deal.id]).await?;
+            let group: HashSet<Uuid> = members::for_deals(ctx, tx, &[deal.id])
+                .await?
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
             let resolve = |field: &str, refs: &[Ref]| -> AppResult<Vec<Uuid>> {
                 let mut ids = Vec::with_capacity(refs.len());
                 for r in refs {
-                    match r.filter(|id| group.iter().any(|m| m.id == *id)) {
+                    match r.filter(|id| group.contains(id)) {
                         Some(id) if !ids.contains(&id) => ids.push(id),
                         Some(_) => {
                             return Err(AppError::bad_input(field, "names the same member twice"));

@@ -83,14 +83,17 @@ pub async fn update_policy(ctx: &TenantCtx, svc: &Services, changes: PolicyChang
     Ok(next)
 }
 
-/// A deal's risk history since `since` (all of it when `None`), oldest first.
+/// The newest `last` points (default and most 1,000) of a deal's risk history since `since`
+/// (from the start when `None`), oldest first.
 pub async fn history(
     ctx: &TenantCtx,
     svc: &Services,
     deal_id: Uuid,
     since: Option<DateTime<Utc>>,
+    last: Option<i32>,
 ) -> AppResult<Vec<RiskPoint>> {
-    stored::history(ctx, svc.store.reader(), deal_id, since).await
+    let last = crate::domain::values::history_points("last", last)?;
+    stored::history(ctx, svc.store.reader(), deal_id, since, last).await
 }
 
 /// The records of `deals` — buying groups and histories — in two queries, whatever the

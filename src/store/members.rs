@@ -4,7 +4,8 @@ use entity::buying_group_member::{Column, Entity};
 use entity::contact;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef,
+    ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    RelationDef,
 };
 use uuid::Uuid;
 
@@ -79,6 +80,14 @@ fn decode_member_and_contact(r: &QueryResult) -> AppResult<(Member, Option<Conta
         None => None,
     };
     Ok((member, contact))
+}
+
+/// How many members a deal's group holds.
+pub async fn count_for_deal(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<u64> {
+    Ok(scope::select::<Entity>(ctx)
+        .filter(Column::OpportunityId.eq(deal_id))
+        .count(conn)
+        .await?)
 }
 
 pub async fn contact_in_group(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid, contact_id: Uuid) -> AppResult<bool> {

@@ -229,17 +229,25 @@ pub async fn record_close_date_change(ctx: &TenantCtx, conn: &impl Conn, change:
     scope::insert_one(ctx, conn, close_date_change_row(change)).await
 }
 
-/// A deal's stage changes, oldest first.
-pub async fn stage_history(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<Vec<StageChange>> {
-    scope::select::<stage_change::Entity>(ctx)
+/// A deal's newest `last` stage changes, oldest first.
+pub async fn stage_history(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_id: Uuid,
+    last: usize,
+) -> AppResult<Vec<StageChange>> {
+    let mut changes = scope::select::<stage_change::Entity>(ctx)
         .filter(stage_change::Column::OpportunityId.eq(deal_id))
-        .order_by_asc(stage_change::Column::ChangedAt)
-        .order_by_asc(stage_change::Column::Id)
+        .order_by_desc(stage_change::Column::ChangedAt)
+        .order_by_desc(stage_change::Column::Id)
+        .limit(u64::try_from(last).unwrap_or(u64::MAX))
         .all(conn)
         .await?
         .into_iter()
         .map(StageChange::try_from)
-        .collect()
+        .collect::<AppResult<Vec<_>>>()?;
+    changes.reverse();
+    Ok(changes)
 }
 
 /// Up to `limit` open deals with ids after `after`, by id (for batched refreshes).

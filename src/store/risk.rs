@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use entity::{opportunity, risk_history};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::convert::{risk_point_row, signed};
@@ -73,23 +73,28 @@ pub async fn save(
     Ok(true)
 }
 
-/// A deal's risk history since `since` (all of it when `None`), oldest first.
+/// The newest `last` points of a deal's risk history since `since` (from the start when
+/// `None`), oldest first.
 pub async fn history(
     ctx: &TenantCtx,
     conn: &impl Conn,
     deal_id: Uuid,
     since: Option<DateTime<Utc>>,
+    last: usize,
 ) -> AppResult<Vec<RiskPoint>> {
     let mut select = scope::select::<risk_history::Entity>(ctx).filter(risk_history::Column::OpportunityId.eq(deal_id));
     if let Some(since) = since {
         select = select.filter(risk_history::Column::AssessedAt.gte(since));
     }
-    select
-        .order_by_asc(risk_history::Column::AssessedAt)
-        .order_by_asc(risk_history::Column::Id)
+    let mut points = select
+        .order_by_desc(risk_history::Column::AssessedAt)
+        .order_by_desc(risk_history::Column::Id)
+        .limit(u64::try_from(last).unwrap_or(u64::MAX))
         .all(conn)
         .await?
         .into_iter()
         .map(RiskPoint::try_from)
-        .collect()
+        .collect::<AppResult<Vec<_>>>()?;
+    points.reverse();
+    Ok(points)
 }

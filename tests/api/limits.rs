@@ -49,3 +49,110 @@ async fn bodies_over_one_mebibyte_get_413() {
         .expect("sent");
     assert_eq!(response.status().as_u16(), 413);
 }
+
+fn field(body: &serde_json::Value) -> &str {
+    body["errors"][0]["extensions"]["field"].as_str().unwrap_or("<none>")
+}
+
+fn message(body: &serde_json::Value) -> &str {
+    body["errors"][0]["message"].as_str().unwrap_or("<none>")
+}
+
+/// SPEC §5's growth limits fail cleanly: `BAD_USER_INPUT` naming the limit, nothing written.
+#[tokio::test]
+async fn a_buying_group_holds_200_members_and_an_interaction_names_100() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Big Co").await;
+    let deal = app.create_opportunity(&token, &account, "Big deal", "1").await;
+    let mut members = Vec::new();
+    for i in 0..201 {
+        let contact = app
+            .create_contact(&token, &account, &format!("Person {i:03}"), "Staff")
+            .await;
+        if i < 200 {
+            members.push(app.add_member(&token, &deal, &contact, "OTHER").await);
+            continue;
+        }
+        let body = app
+            .gql(
+                &token,
+                "mutation($o: ID!, $c: ID!) { addBuyingGroupMember(input: {opportunityId: $o, contactId: $c, role: OTHER}) { id } }",
+                json!({ "o": deal, "c": contact }),
+            )
+            .await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        assert_eq!(field(&body), "input.opportunityId");
+        assert!(message(&body).contains("200"), "the message names the limit: {body}");
+    }
+    let group = "query($o: ID!) { opportunity(id: $o) { buyingGroup { id } interactions { totalCount } } }";
+    let data = app.ok(&token, group, json!({ "o": deal })).await;
+    assert_eq!(data["opportunity"]["buyingGroup"].as_array().map(Vec::len), Some(200));
+
+    let log = "mutation($o: ID!, $p: [ID!]!, $a: [ID!]) { logInteraction(input: {opportunityId: $o, kind: MEETING, occurredAt: \"2026-01-15T10:00:00Z\", participantIds: $p, aboutIds: $a}) { participants { id } about { id } } }";
+    // 60 participants and 41 others discussed: 101 distinct members.
+    let body = app
+        .gql(
+            &token,
+            log,
+            json!({ "o": deal, "p": members[..60], "a": members[60..101] }),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(field(&body), "input.participantIds");
+    assert!(
+        message(&body).contains("100") && message(&body).contains("101"),
+        "{body}"
+    );
+    // Exactly 100 is fine, and every one of them is listed back.
+    let data = app
+        .ok(
+            &token,
+            log,
+            json!({ "o": deal, "p": members[..60], "a": members[60..100] }),
+        )
+        .await;
+    let logged = &data["logInteraction"];
+    assert_eq!(logged["participants"].as_array().map(Vec::len), Some(60));
+    assert_eq!(logged["about"].as_array().map(Vec::len), Some(40));
+    let data = app.ok(&token, group, json!({ "o": deal })).await;
+    assert_eq!(
+        data["opportunity"]["interactions"]["totalCount"], 1,
+        "the refused one wrote nothing"
+    );
+}
+
+#[tokio::test]
+async fn history_lists_take_their_newest_points_up_to_1000() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Hist Co").await;
+    let deal = app.create_opportunity(&token, &account, "Moving deal", "1").await;
+    let update = "mutation($id: ID!, $v: Int!, $s: Stage) { updateOpportunity(input: {id: $id, expectedVersion: $v, stage: $s}) { version } }";
+    for (v, stage) in [(1, "DISCOVERY"), (2, "EVALUATION"), (3, "PROPOSAL")] {
+        app.ok(&token, update, json!({ "id": deal, "v": v, "s": stage })).await;
+    }
+    let history = "query($id: ID!, $n: Int) { opportunity(id: $id) { stageHistory(last: $n) { from to } riskHistory(last: $n) { score } } }";
+    let data = app.ok(&token, history, json!({ "id": deal, "n": 2 })).await;
+    assert_eq!(
+        data["opportunity"]["stageHistory"],
+        json!([{ "from": "DISCOVERY", "to": "EVALUATION" }, { "from": "EVALUATION", "to": "PROPOSAL" }]),
+        "the newest two, oldest first"
+    );
+    let all = app.ok(&token, history, json!({ "id": deal, "n": null })).await;
+    assert_eq!(all["opportunity"]["stageHistory"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        data["opportunity"]["riskHistory"].as_array().map(Vec::len),
+        Some(1),
+        "one point: 45 throughout"
+    );
+    for bad in [1001, -1] {
+        let body = app.gql(&token, history, json!({ "id": deal, "n": bad })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "last: {bad}: {body}");
+        assert_eq!(field(&body), "last");
+    }
+    // The same on a deal page, which reads the history with the deal's risk.
+    let page = "query($id: ID!) { opportunity(id: $id) { risk { score } stageHistory(last: 1) { to } } }";
+    let data = app.ok(&token, page, json!({ "id": deal })).await;
+    assert_eq!(data["opportunity"]["stageHistory"], json!([{ "to": "PROPOSAL" }]));
+}

@@ -918,7 +918,11 @@ async fn a_policy_change_that_fails_changes_neither_the_policy_nor_any_stored_as
     assert_eq!(body["errors"][0]["message"], "internal error", "no detail leaks");
 
     let policy = app.ok(&token, POLICY, json!({})).await;
-    assert_eq!(policy["riskPolicy"], default_policy(), "the old policy is still in force");
+    assert_eq!(
+        policy["riskPolicy"],
+        default_policy(),
+        "the old policy is still in force"
+    );
     assert_eq!(
         stored(&app, &token, &calm).await,
         before,

@@ -84,6 +84,15 @@ impl Verifier {
                 "configure only one of DEALGRAPH_JWT_SECRET, DEALGRAPH_JWT_PUBLIC_KEY and DEALGRAPH_JWKS_PATH".into(),
             ));
         }
+        let public_key = config.jwt_public_key.is_some() || config.jwks_path.is_some();
+        if public_key && config.jwt_audience.as_deref().is_none_or(str::is_empty) {
+            // Identity providers sign tokens for all their applications with the same keys.
+            return Err(KeyError(
+                "DEALGRAPH_JWT_AUDIENCE is required with DEALGRAPH_JWT_PUBLIC_KEY or DEALGRAPH_JWKS_PATH: \
+                 the identity provider's keys also sign tokens minted for other applications"
+                    .into(),
+            ));
+        }
         let (keys, signer, dev_mode) = if let Some(secret) = &config.jwt_secret {
             if secret.len() < 32 {
                 return Err(KeyError("DEALGRAPH_JWT_SECRET must be at least 32 bytes".into()));

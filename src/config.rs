@@ -114,9 +114,14 @@ pub struct Config {
     /// When set, tokens must carry this `aud`.
     #[arg(long, env = "DEALGRAPH_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
-    /// Load the demo tenant into an empty database (1 or 0).
-    #[arg(long, env = "DEALGRAPH_DEMO", default_value = "1", value_parser = parse_flag)]
-    pub demo: bool,
+    /// Load the demo tenant into an empty database (1 or 0). Default: 1 in development mode
+    /// (no key configured), 0 with a key.
+    #[arg(long, env = "DEALGRAPH_DEMO", value_parser = parse_flag)]
+    pub demo: Option<bool>,
+    /// Allow development mode (no key configured) on PostgreSQL or on a non-loopback address
+    /// (1 or 0). It changes nothing when a key is configured.
+    #[arg(long, env = "DEALGRAPH_DEV", default_value = "0", value_parser = parse_flag)]
+    pub dev: bool,
     /// Comma-separated origins allowed to call from browsers.
     #[arg(long, env = "DEALGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -158,6 +163,7 @@ impl std::fmt::Debug for Config {
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("demo", &self.demo)
+            .field("dev", &self.dev)
             .field("cors_origins", &self.cors_origins)
             .finish_non_exhaustive()
     }
@@ -167,6 +173,42 @@ impl Config {
     /// The defaults, as if no variable were set (used by tests, then adjusted).
     pub fn defaults() -> Config {
         Cli::parse_from(["dealgraph"]).config
+    }
+
+    /// True when a key to verify tokens is configured (a secret, a public key or a JWKS);
+    /// without one the server runs in development mode.
+    pub fn key_configured(&self) -> bool {
+        self.jwt_secret.is_some() || self.jwt_public_key.is_some() || self.jwks_path.is_some()
+    }
+
+    /// Whether `serve` loads the demo tenant into an empty database: `DEALGRAPH_DEMO` when
+    /// set, else only in development mode.
+    pub fn loads_demo(&self) -> bool {
+        self.demo.unwrap_or(!self.key_configured())
+    }
+
+    /// Development mode is for a laptop: refused (naming the setting that fixes it) on
+    /// PostgreSQL or on an address other machines can reach, unless `DEALGRAPH_DEV=1`.
+    pub fn check_development_mode(&self) -> Result<(), String> {
+        if self.key_configured() || self.dev {
+            return Ok(());
+        }
+        let postgres = self.database_url.starts_with("postgres");
+        let exposed = !self.addr.ip().is_loopback();
+        if !postgres && !exposed {
+            return Ok(());
+        }
+        let why = match (postgres, exposed) {
+            (true, true) => format!("the database is PostgreSQL and {} is not a loopback address", self.addr),
+            (true, false) => "the database is PostgreSQL".to_owned(),
+            _ => format!("{} is not a loopback address", self.addr),
+        };
+        Err(format!(
+            "no key is configured, and development mode (a local random secret, a printed admin token) \
+             is only for a laptop: {why}. Set DEALGRAPH_JWT_SECRET (or DEALGRAPH_JWT_PUBLIC_KEY or \
+             DEALGRAPH_JWKS_PATH, with DEALGRAPH_JWT_AUDIENCE), or DEALGRAPH_DEV=1 to run in development \
+             mode anyway"
+        ))
     }
 
     /// The SQLite file behind `database_url`, if it names one.
@@ -248,6 +290,61 @@ mod tests {
         assert_eq!(c.sqlite_path(), None);
         c.database_url = "sqlite:///tmp/x.db?mode=rwc".into();
         assert_eq!(c.sqlite_path(), Some(PathBuf::from("/tmp/x.db")));
+    }
+
+    #[test]
+    fn development_mode_runs_on_a_laptop_only_unless_asked() {
+        let with = |url: &str, addr: &str, dev: bool, secret: Option<&str>| {
+            let mut c = Config::defaults();
+            c.database_url = url.into();
+            c.addr = addr.parse().expect("addr");
+            c.dev = dev;
+            c.jwt_secret = secret.map(str::to_owned);
+            c
+        };
+        let sqlite = "sqlite://x.db?mode=rwc";
+        let postgres = "postgres://u@db.example/x";
+        assert!(
+            with(sqlite, "127.0.0.1:8080", false, None)
+                .check_development_mode()
+                .is_ok()
+        );
+        assert!(with(sqlite, "[::1]:8080", false, None).check_development_mode().is_ok());
+        for (url, addr) in [
+            (sqlite, "0.0.0.0:8080"),
+            (postgres, "127.0.0.1:8080"),
+            (postgres, "10.0.0.5:80"),
+        ] {
+            let err = with(url, addr, false, None)
+                .check_development_mode()
+                .expect_err("refused");
+            assert!(
+                err.contains("DEALGRAPH_JWT_SECRET") && err.contains("DEALGRAPH_DEV"),
+                "{err}"
+            );
+            assert!(
+                with(url, addr, true, None).check_development_mode().is_ok(),
+                "DEALGRAPH_DEV=1"
+            );
+            assert!(
+                with(url, addr, false, Some("k")).check_development_mode().is_ok(),
+                "a key"
+            );
+        }
+    }
+
+    #[test]
+    fn the_demo_loads_by_default_only_in_development_mode() {
+        let mut c = Config::defaults();
+        assert_eq!(c.demo, None);
+        assert!(c.loads_demo(), "no key: development mode");
+        c.jwt_secret = Some("k".into());
+        assert!(!c.loads_demo(), "a real key");
+        c.demo = Some(true);
+        assert!(c.loads_demo(), "asked for");
+        c.jwt_secret = None;
+        c.demo = Some(false);
+        assert!(!c.loads_demo());
     }
 
     #[test]

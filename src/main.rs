@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(config: &Config) -> anyhow::Result<()> {
     let server = Server::build(config).await?;
     let addr = server.local_addr();
-    if config.demo {
+    if config.loads_demo() {
         load_demo_into_empty_database(server.store()).await;
     }
     tracing::info!(%addr, "dealgraph listening");

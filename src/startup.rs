@@ -29,8 +29,9 @@ impl Server {
     pub async fn build(config: &Config) -> anyhow::Result<Server> {
         // Install the metrics recorder before anything is counted.
         crate::http::metrics::handle();
-        let store = connect(config).await?;
+        config.check_development_mode().map_err(anyhow::Error::msg)?;
         let verifier = Arc::new(Verifier::from_config(config)?);
+        let store = connect(config).await?;
         if verifier.dev_mode {
             tracing::warn!(
                 secret_file = %crate::auth::dev_secret_path(config).display(),

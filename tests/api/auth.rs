@@ -126,6 +126,9 @@ async fn issuer_and_audience_are_checked_when_configured() {
     }
 }
 
+/// The audience public-key mode requires; tokens the tests mint carry it.
+const AUDIENCE: &str = "dealgraph-api";
+
 fn es256_key(seed: u8) -> (String, String, p256::PublicKey) {
     let secret = p256::SecretKey::from_slice(&[seed; 32]).expect("valid scalar");
     let private_pem = secret.to_pkcs8_pem(LineEnding::LF).expect("pem").to_string();
@@ -136,7 +139,7 @@ fn es256_key(seed: u8) -> (String, String, p256::PublicKey) {
 fn es256_token(private_pem: &str, kid: Option<&str>, tenant: &str) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = kid.map(str::to_owned);
-    let claims = json!({ "sub": "u", "tid": tenant, "roles": ["admin"], "exp": now_secs() + 600 });
+    let claims = json!({ "sub": "u", "tid": tenant, "roles": ["admin"], "exp": now_secs() + 600, "aud": AUDIENCE });
     jsonwebtoken::encode(
         &header,
         &claims,
@@ -155,6 +158,7 @@ async fn a_pem_public_key_verifies_es256_and_refuses_hs256() {
     let app = TestApp::spawn_with(|c| {
         c.jwt_secret = None;
         c.jwt_public_key = Some(path.clone());
+        c.jwt_audience = Some(AUDIENCE.into());
     })
     .await;
     let (status, _) = status_and_code(
@@ -171,6 +175,65 @@ async fn a_pem_public_key_verifies_es256_and_refuses_hs256() {
     assert_eq!(status, 401, "signed by another key");
     let (status, _) = status_and_code(&app, Some(format!("Bearer {}", token_for("acme", "u", &["admin"])))).await;
     assert_eq!(status, 401, "HS256 is not the configured algorithm");
+    // The same identity provider, the same key, a token minted for another application.
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = None;
+    let claims = json!({ "sub": "u", "tid": "acme", "roles": ["admin"], "exp": now_secs() + 600, "aud": "crm-app" });
+    let other_app = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_ec_pem(private_pem.as_bytes()).expect("key"),
+    )
+    .expect("sign");
+    let (status, _) = status_and_code(&app, Some(format!("Bearer {other_app}"))).await;
+    assert_eq!(status, 401, "minted for another application");
+}
+
+#[tokio::test]
+async fn a_public_key_without_an_audience_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, public_pem, _) = es256_key(7);
+    let path = dir.path().join("public.pem");
+    std::fs::write(&path, public_pem).expect("write key");
+    let mut config = crate::helpers::default_config();
+    config.database_url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    config.addr = "127.0.0.1:0".parse().expect("addr");
+    config.jwt_public_key = Some(path);
+    let err = dealgraph::startup::Server::build(&config).await.err().expect("refused");
+    assert!(err.to_string().contains("DEALGRAPH_JWT_AUDIENCE"), "{err}");
+}
+
+#[tokio::test]
+async fn development_mode_refuses_postgres_and_exposed_addresses_unless_asked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("dev.db").display());
+    let build = |url: &str, addr: &str, dev: bool| {
+        let mut config = crate::helpers::default_config();
+        config.database_url = url.to_owned();
+        config.addr = addr.parse().expect("addr");
+        config.dev = dev;
+        config.demo = Some(false);
+        config.risk_sweep_secs = 0;
+        async move { dealgraph::startup::Server::build(&config).await.map(|_| ()) }
+    };
+    // Refused before any connection is tried: nothing listens on port 1.
+    for (url, addr) in [
+        ("postgres://postgres@127.0.0.1:1/none", "127.0.0.1:0"),
+        (sqlite.as_str(), "0.0.0.0:0"),
+    ] {
+        let err = build(url, addr, false).await.expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("DEALGRAPH_JWT_SECRET") && text.contains("DEALGRAPH_DEV"),
+            "{text}"
+        );
+    }
+    build(&sqlite, "0.0.0.0:0", true)
+        .await
+        .expect("DEALGRAPH_DEV=1 says so explicitly");
+    build(&sqlite, "127.0.0.1:0", false)
+        .await
+        .expect("a laptop: SQLite on loopback");
 }
 
 #[tokio::test]
@@ -192,6 +255,7 @@ async fn a_jwks_file_selects_the_key_by_kid() {
     let app = TestApp::spawn_with(|c| {
         c.jwt_secret = None;
         c.jwks_path = Some(path.clone());
+        c.jwt_audience = Some(AUDIENCE.into());
     })
     .await;
     for (private, kid) in [(&first_private, "one"), (&second_private, "two")] {

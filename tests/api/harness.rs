@@ -45,7 +45,8 @@ fn the_test_config_starts_from_the_documented_defaults() {
     assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
     assert_eq!(config.jwt_secret, None);
     assert_eq!(config.jwt_audience, None);
-    assert!(config.demo);
+    assert_eq!(config.demo, None, "the demo loads by default only in development mode");
+    assert!(!config.dev);
     assert_eq!(config.cors_origins, Vec::<String>::new());
     assert_eq!(config.max_aliases, 30);
     assert_eq!(config.max_depth, 16);

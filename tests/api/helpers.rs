@@ -125,7 +125,7 @@ impl TestApp {
         config.jwks_path = None;
         config.jwt_issuer = None;
         config.jwt_audience = None;
-        config.demo = false;
+        config.demo = Some(false);
         config.db_max_connections = 5;
         tweak(&mut config);
         let server = Server::build(&config).await.expect("server starts");

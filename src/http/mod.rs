@@ -269,6 +269,17 @@ async fn execute(
         return response;
     }
     let single = requests.len() == 1;
+    // Parsed once here (execution reuses the parsed documents) and measured as one batch:
+    // over a limit, no operation of it runs. A syntax error is left for execution to report.
+    let refused = {
+        let mut docs = Vec::with_capacity(requests.len());
+        for request in requests.iter_mut() {
+            if let Ok(doc) = request.parsed_query() {
+                docs.push(doc);
+            }
+        }
+        limits::check_documents(docs, state.max_aliases).err()
+    };
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
         let started = Instant::now();
@@ -276,14 +287,8 @@ async fn execute(
             .operation_name
             .clone()
             .or_else(|| document_operation_name(&request.query));
-        let mut request = request;
-        // Parsed once here; execution reuses the parsed document.
-        let too_many_aliases = match request.parsed_query() {
-            Ok(doc) => limits::check_aliases(doc, state.max_aliases).err(),
-            Err(_) => None, // execution reports the syntax error
-        };
-        let mut response = match too_many_aliases {
-            Some(err) => async_graphql::Response::from_errors(vec![err]),
+        let mut response = match &refused {
+            Some(err) => async_graphql::Response::from_errors(vec![err.clone()]),
             None => {
                 let request = request.data(RequestScope::new(ctx.clone(), state.services.clone()));
                 state.schema.execute(request).await

@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 
+use async_graphql::ServerError;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensions, ServerError};
 
 /// Most fragment definitions one document may carry.
 pub const MAX_FRAGMENTS: usize = 100;
@@ -107,10 +107,11 @@ impl<'d> Walker<'d> {
     }
 }
 
+/// A request error: it concerns the whole document, so it names no location in it.
 fn refused(code: &str, message: String) -> ServerError {
-    async_graphql::Error::new(message)
-        .extend_with(|_, e| e.set("code", code))
-        .into_server_error(async_graphql::Pos::default())
+    let mut err = ServerError::new(message, None);
+    err.extensions.get_or_insert_with(Default::default).set("code", code);
+    err
 }
 
 /// Checks a request's (or a whole batch's) documents against the limits: their measures add

@@ -31,7 +31,7 @@ impl Server {
         crate::http::metrics::handle();
         config.check_development_mode().map_err(anyhow::Error::msg)?;
         let verifier = Arc::new(Verifier::from_config(config)?);
-        let store = connect(config).await?;
+        let store = connect_for_serving(config).await?;
         if verifier.dev_mode {
             tracing::warn!(
                 secret_file = %crate::auth::dev_secret_path(config).display(),
@@ -101,13 +101,24 @@ impl Server {
     }
 }
 
-/// Connects and runs pending migrations.
+/// Connects and runs pending migrations (tools and migrations: no statement timeout).
 pub async fn connect(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url, config.db_max_connections)
         .await
         .context("cannot connect to the database (check DATABASE_URL)")?;
     store.migrate().await.context("database migration failed")?;
     Ok(store)
+}
+
+/// The serving pool: pending migrations first, on connections of their own (they may run
+/// long), then a pool whose statements time out with the request, so that the SQL of a
+/// request given up on does not keep running.
+async fn connect_for_serving(config: &Config) -> anyhow::Result<Store> {
+    connect(config).await?.close().await;
+    let timeout = Duration::from_secs(config.request_timeout_secs);
+    Store::connect_with_timeout(&config.database_url, config.db_max_connections, Some(timeout))
+        .await
+        .context("cannot connect to the database (check DATABASE_URL)")
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -51,9 +51,25 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects, tuning SQLite for concurrent use (WAL, busy timeout, foreign keys).
+    /// Connects, tuning SQLite for concurrent use (WAL, busy timeout, foreign keys), with no
+    /// limit on how long one statement may run (loads, migrations, tools).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, DbErr> {
+        Store::connect_with_timeout(url, max_connections, None).await
+    }
+
+    /// Like [`connect`](Self::connect); on PostgreSQL every statement is cancelled by the
+    /// database after `statement_timeout` (the server's request timeout: a request that is
+    /// given up on does not leave its SQL running).
+    pub async fn connect_with_timeout(
+        url: &str,
+        max_connections: u32,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Store, DbErr> {
         let mut opts = ConnectOptions::new(url.to_owned());
+        if let Some(timeout) = statement_timeout {
+            let millis = timeout.as_millis().to_string();
+            opts.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", millis.clone())]));
+        }
         opts.max_connections(max_connections)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))

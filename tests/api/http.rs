@@ -139,3 +139,37 @@ async fn browsers_get_graphiql() {
     assert_eq!(response.status().as_u16(), 200);
     assert!(response.text().await.expect("html").to_lowercase().contains("graphiql"));
 }
+
+/// SPEC §5: database statements time out with the request. On PostgreSQL the database itself
+/// cancels a statement of the server's pool after the request timeout (SQLite runs in the
+/// process, where the request's future is dropped with it).
+#[tokio::test]
+async fn the_servers_statements_time_out_with_the_request() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn_with(|c| c.request_timeout_secs = 1).await;
+    let db = app.store.reader();
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SHOW statement_timeout",
+        ))
+        .await
+        .expect("query")
+        .expect("a row");
+    let shown: String = row.try_get_by_index(0).expect("text");
+    assert_eq!(shown, "1s");
+    let started = std::time::Instant::now();
+    let slow = db.execute_unprepared("SELECT pg_sleep(5)").await;
+    assert!(
+        slow.is_err(),
+        "the database cancels a statement past the request timeout"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -1,4 +1,4 @@
-//! The `Node` interface every entity implements, and the `Viewer`.
+//! The `Node` interface every type with a global ID implements, and the `Viewer`.
 
 use async_graphql::{ID, Interface, Object};
 

@@ -35,23 +35,19 @@ pub async fn list_deals(
     let look_ahead = ctx.look_ahead();
     let (node, nodes) = (look_ahead.field("edges").field("node"), look_ahead.field("nodes"));
     let wants_accounts = node.field("account").exists() || nodes.field("account").exists();
-    let with_total = wants_total(ctx);
-    let (ctx_t, svc) = (&scope.ctx, &scope.services);
-    let page = match wants_accounts {
-        true => {
-            let page = Box::pin(service::deals::page_with_accounts(
-                ctx_t, svc, &filter, sort, &args, with_total,
-            ))
-            .await?;
-            scope
-                .loaders
-                .remember_accounts(page.items.iter().map(|(_, (d, a))| (d.account_id, a.clone())));
-            page.map(|(deal, _)| Arc::new(deal))
-        }
-        false => Box::pin(service::deals::page(ctx_t, svc, &filter, sort, &args, with_total))
-            .await?
-            .map(Arc::new),
+    let query = service::deals::DealQuery {
+        filter: &filter,
+        sort,
+        with_accounts: wants_accounts,
+        with_total: wants_total(ctx),
     };
+    let page = Box::pin(service::deals::page(&scope.ctx, &scope.services, &query, &args)).await?;
+    if wants_accounts {
+        scope
+            .loaders
+            .remember_accounts(page.items.iter().map(|(_, (d, a))| (d.account_id, a.clone())));
+    }
+    let page = page.map(|(deal, _)| Arc::new(deal));
     let deals: Vec<Arc<Deal>> = page.items.iter().map(|(_, d)| Arc::clone(d)).collect();
     scope.loaders.remember_deals(&deals);
     let (group, group_of_nodes) = (node.field("buyingGroup"), nodes.field("buyingGroup"));

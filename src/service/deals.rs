@@ -191,34 +191,28 @@ pub async fn load_many(ctx: &TenantCtx, svc: &Services, ids: &[Uuid]) -> AppResu
     opportunities::get_many(ctx, svc.store.reader(), ids).await
 }
 
-/// One page of the board: the deals matching `filter` in `sort` order.
+/// One page of the board: the deals matching `filter` in `sort` order, each with its
+/// account when `with_accounts` (read in the same query).
 pub async fn page(
     ctx: &TenantCtx,
     svc: &Services,
-    filter: &DealFilter,
-    sort: DealSort,
+    query: &DealQuery<'_>,
     args: &PageArgs,
-    with_total: bool,
-) -> AppResult<Page<Deal>> {
-    let window = args.window(&opportunities::order_tag(sort))?;
+) -> AppResult<Page<(Deal, Option<Account>)>> {
+    let window = args.window(&opportunities::order_tag(query.sort))?;
     let db = svc.store.reader();
-    let page = opportunities::page(ctx, db, filter, sort, &window);
-    counted(page, opportunities::count(ctx, db, filter), with_total).await
+    let page = opportunities::page(ctx, db, query.filter, query.sort, &window, query.with_accounts);
+    counted(page, opportunities::count(ctx, db, query.filter), query.with_total).await
 }
 
-/// Like [`page`], each deal with its account (one joined query instead of two).
-pub async fn page_with_accounts(
-    ctx: &TenantCtx,
-    svc: &Services,
-    filter: &DealFilter,
-    sort: DealSort,
-    args: &PageArgs,
-    with_total: bool,
-) -> AppResult<Page<(Deal, Option<Account>)>> {
-    let window = args.window(&opportunities::order_tag(sort))?;
-    let db = svc.store.reader();
-    let page = opportunities::page_with_accounts(ctx, db, filter, sort, &window);
-    counted(page, opportunities::count(ctx, db, filter), with_total).await
+/// What one page of the board asks for.
+pub struct DealQuery<'a> {
+    pub filter: &'a DealFilter,
+    pub sort: DealSort,
+    /// Each deal's account with it.
+    pub with_accounts: bool,
+    /// The size of the whole list.
+    pub with_total: bool,
 }
 
 /// The newest `last` stages a deal went through (all of them up to the limit when `None`),

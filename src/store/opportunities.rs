@@ -137,16 +137,25 @@ pub async fn get_with_account(
         .transpose()
 }
 
-/// One page of the board, each deal with its account (one joined query).
-pub async fn page_with_accounts(
+/// One page of the board; with `with_accounts`, each deal with its account, in the same
+/// (joined) query.
+pub async fn page(
     ctx: &TenantCtx,
     conn: &impl Conn,
     filter: &DealFilter,
     sort: DealSort,
     window: &Window,
+    with_accounts: bool,
 ) -> AppResult<Page<(Deal, Option<Account>)>> {
     let ordering = ordering(sort);
     let select = scope::select::<Entity>(ctx).filter(condition(filter));
+    if !with_accounts {
+        let page = page::read(conn, select, Column::Id, &ordering, window, |d: &Deal| {
+            (key_of(sort, d), d.id)
+        })
+        .await?;
+        return Ok(page.map(|deal| (deal, None)));
+    }
     let rows = page::apply(select, Column::Id, &ordering, window)
         .join(JoinType::LeftJoin, deal_account())
         .select_also(account::Entity)
@@ -158,22 +167,6 @@ pub async fn page_with_accounts(
     Ok(page::finish(rows, &ordering.tag, window, |(d, _)| {
         (key_of(sort, d), d.id)
     }))
-}
-
-/// One page of the board.
-pub async fn page(
-    ctx: &TenantCtx,
-    conn: &impl Conn,
-    filter: &DealFilter,
-    sort: DealSort,
-    window: &Window,
-) -> AppResult<Page<Deal>> {
-    let ordering = ordering(sort);
-    let select = scope::select::<Entity>(ctx).filter(condition(filter));
-    page::read(conn, select, Column::Id, &ordering, window, |d: &Deal| {
-        (key_of(sort, d), d.id)
-    })
-    .await
 }
 
 pub async fn count(ctx: &TenantCtx, conn: &impl Conn, filter: &DealFilter) -> AppResult<u64> {

@@ -49,11 +49,8 @@ pub async fn log(ctx: &TenantCtx, svc: &Services, input: LogInteraction) -> AppR
     svc.store
         .write(async |tx| {
             let deal = deals::require_for_change(ctx, tx, input.opportunity_id).await?;
-            let group: HashSet<Uuid> = members::for_deals(ctx, tx, &[deal.id])
-                .await?
-                .into_iter()
-                .map(|m| m.id)
-                .collect();
+            let members = members::for_deals(ctx, tx, &[deal.id]).await?;
+            let group: HashSet<Uuid> = members.iter().map(|m| m.id).collect();
             let resolve = |field: &str, refs: &[Ref]| -> AppResult<Vec<Uuid>> {
                 let mut ids = Vec::with_capacity(refs.len());
                 for r in refs {
@@ -101,7 +98,7 @@ pub async fn log(ctx: &TenantCtx, svc: &Services, input: LogInteraction) -> AppR
                 .chain(about.iter().map(|m| link(*m, false)))
                 .collect();
             interactions::insert(ctx, tx, &interaction, &links).await?;
-            risk::refresh_deal(ctx, tx, deal, at).await?;
+            risk::refresh_deal_with_group(ctx, tx, deal, members, at).await?;
             Ok(interaction)
         })
         .await

@@ -152,9 +152,27 @@ async fn refresh_records(
 /// Re-assesses one deal inside the caller's transaction, after a write to its inputs, and
 /// returns it with its stored assessment as it now is.
 pub(crate) async fn refresh_deal(ctx: &TenantCtx, conn: &impl Conn, deal: Deal, at: DateTime<Utc>) -> AppResult<Deal> {
+    let group = members::for_deals(ctx, conn, &[deal.id]).await?;
+    refresh_deal_with_group(ctx, conn, deal, group, at).await
+}
+
+/// Like [`refresh_deal`], with the deal's group as the caller already read it in this
+/// transaction (one query fewer).
+pub(crate) async fn refresh_deal_with_group(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal: Deal,
+    group: Vec<crate::domain::records::Member>,
+    at: DateTime<Utc>,
+) -> AppResult<Deal> {
     let policy = policy::get(ctx, conn).await?;
-    let records = load_records(ctx, conn, vec![deal]).await?;
-    let (mut deals, _) = refresh_records(ctx, conn, records, &policy, at, Overwrite::Always).await?;
+    let history = history::for_deal(ctx, conn, deal.id).await?;
+    let record = DealRecord::new(
+        Arc::new(deal),
+        group.into_iter().map(Arc::new).collect(),
+        Arc::new(history),
+    );
+    let (mut deals, _) = refresh_records(ctx, conn, vec![record], &policy, at, Overwrite::Always).await?;
     deals.pop().ok_or(crate::domain::AppError::NotFound("opportunity"))
 }
 

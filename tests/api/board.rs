@@ -188,3 +188,25 @@ async fn a_deal_page_costs_the_same_statements_for_small_and_large_groups() {
         warm[0]
     );
 }
+
+#[tokio::test]
+async fn logging_an_interaction_reads_the_group_once() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Account").await;
+    let deal = app.create_opportunity(&token, &account, "Deal", "1000").await;
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let contact = app
+            .create_contact(&token, &account, &format!("Person {i}"), "Buyer")
+            .await;
+        members.push(app.add_member(&token, &deal, &contact, "INFLUENCER").await);
+    }
+    let before = app.store.statements_executed();
+    app.log_interaction(&token, &deal, &[&members[0], &members[1]], &[&members[2]])
+        .await;
+    let statements = app.store.statements_executed() - before;
+    // By the store's own count: 6 with the group read once for the participant check and the
+    // re-assessment (7 when the re-assessment read it again, as it did before).
+    assert_eq!(statements, 6, "logInteraction ran {statements} statements");
+}

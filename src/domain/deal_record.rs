@@ -38,16 +38,15 @@ pub struct DealRecord {
 
 impl DealRecord {
     pub fn new(deal: Arc<Deal>, members: Vec<Arc<Member>>, history: Arc<DealHistory>) -> DealRecord {
-        let index_of = |member_id: Uuid| {
-            members
-                .iter()
-                .position(|m| m.id == member_id)
-                .and_then(|i| u16::try_from(i).ok())
-        };
+        let index_of: std::collections::HashMap<Uuid, u16> = members
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((m.id, u16::try_from(i).ok()?)))
+            .collect();
         let mut by_interaction: std::collections::HashMap<Uuid, (Vec<u16>, Vec<u16>)> =
             std::collections::HashMap::with_capacity(history.interactions.len());
         for link in &history.links {
-            let Some(index) = index_of(link.member_id) else {
+            let Some(&index) = index_of.get(&link.member_id) else {
                 continue;
             };
             let entry = by_interaction.entry(link.interaction_id).or_default();

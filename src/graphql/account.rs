@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 
-use super::connection::{Conn, connection, forward, page_cost, wants_total};
+use super::connection::{Conn, connection, page_cost, wants_total};
 use super::contact::Contact;
 use super::deal::{Opportunity, list_deals};
 use super::filters::{OpportunityFilter, deal_filter};
 use super::ids::{Kind, encode};
 use super::scalars::Timestamp;
 use super::scope;
+use crate::domain::page::PageArgs;
 use crate::domain::query::DealSort;
 use crate::domain::records;
 use crate::service;
@@ -44,7 +45,7 @@ impl Account {
             &scope.ctx,
             &scope.services,
             self.0.id,
-            &forward(first, after),
+            &PageArgs::forward(first, after),
             wants_total(ctx),
         )
         .await?;
@@ -61,6 +62,6 @@ impl Account {
         filter: Option<OpportunityFilter>,
     ) -> Result<Conn<Opportunity>> {
         let filter = deal_filter(filter)?.within_account(self.0.id);
-        list_deals(ctx, forward(first, after), filter, DealSort::default()).await
+        list_deals(ctx, PageArgs::forward(first, after), filter, DealSort::default()).await
     }
 }

@@ -4,7 +4,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, OutputType, Result};
 
 use crate::domain::AppError;
-use crate::domain::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageArgs};
+use crate::domain::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
 
 /// A Relay connection whose `totalCount` the service counted when the query asked for it.
 pub type Conn<N> = Connection<String, N, TotalCount>;
@@ -38,11 +38,6 @@ pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> Con
             .map(|(cursor, item)| Edge::new(cursor, node(item))),
     );
     conn
-}
-
-/// `first`/`after` only.
-pub fn forward(first: Option<i32>, after: Option<String>) -> PageArgs {
-    PageArgs::forward(first, after)
 }
 
 /// The query cost of a paginated field: its page size times the cost of one node.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::connection::{Conn, GROUP_COST_FACTOR, connection, forward, page_cost, wants_total};
+use super::connection::{Conn, GROUP_COST_FACTOR, connection, page_cost, wants_total};
 use super::contact::contact_needs_record;
 use super::enums::{RiskFactorCode, RiskLevel, Stage};
 use super::ids::{Kind, encode};
@@ -168,7 +168,7 @@ impl Opportunity {
         after: Option<String>,
     ) -> Result<Conn<Interaction>> {
         // Boxed, like every body that reads: see `loaders` on future sizes.
-        Box::pin(self.interactions_page(ctx, forward(first, after))).await
+        Box::pin(self.interactions_page(ctx, PageArgs::forward(first, after))).await
     }
 
     /// Every stage the deal went through, oldest first, with who moved it and when.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::account::Account;
-use super::connection::{Conn, connection, forward, page_cost, wants_total};
+use super::connection::{Conn, connection, page_cost, wants_total};
 use super::contact::{Contact, contact_needs_record};
 use super::deal::{Opportunity, list_deals};
 use super::filters::{OpportunityFilter, OpportunityOrder, deal_filter, deal_sort};
@@ -75,7 +75,7 @@ impl Query {
             &scope.ctx,
             &scope.services,
             name_contains.as_deref(),
-            &forward(first, after),
+            &PageArgs::forward(first, after),
             wants_total(ctx),
         )
         .await?;

@@ -128,6 +128,15 @@ pub struct Config {
     /// Largest database connection pool.
     #[arg(long, env = "DEALGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Most requests one tenant runs at a time (its share of the server and of the pool).
+    #[arg(long, env = "DEALGRAPH_TENANT_MAX_IN_FLIGHT", default_value_t = 4)]
+    pub tenant_max_in_flight: usize,
+    /// Most requests of one tenant waiting for a turn; past it they are refused at once.
+    #[arg(long, env = "DEALGRAPH_TENANT_MAX_QUEUED", default_value_t = 64)]
+    pub tenant_max_queued: usize,
+    /// Milliseconds a waiting request of a tenant over its share waits before HTTP 429.
+    #[arg(long, env = "DEALGRAPH_TENANT_QUEUE_WAIT_MS", default_value_t = 1000)]
+    pub tenant_queue_wait_ms: u64,
     /// Deepest accepted query.
     #[arg(long, env = "DEALGRAPH_MAX_DEPTH", default_value_t = 16)]
     pub max_depth: usize,

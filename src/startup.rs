@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::graphql::{self, Limits};
+use crate::http::share::{ShareLimits, TenantShares};
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::Services;
 use crate::store::Store;
@@ -49,6 +50,11 @@ impl Server {
             max_aliases: config.max_aliases,
             services: Services::new(store.clone()),
             verifier: Arc::clone(&verifier),
+            shares: Arc::new(TenantShares::new(ShareLimits {
+                max_in_flight: config.tenant_max_in_flight,
+                max_queued: config.tenant_max_queued,
+                wait: Duration::from_millis(config.tenant_queue_wait_ms),
+            })),
         };
         let router = http::router(
             state,

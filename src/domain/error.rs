@@ -15,6 +15,12 @@ pub enum AppError {
     BadInput { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// The caller's tenant is over its share of the server (SPEC §5); try again later.
+    #[error("{0}")]
+    RateLimited(String),
+    /// The database cannot be reached just now; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything the client cannot fix. The detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -42,6 +48,8 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }

@@ -75,6 +75,11 @@ pub fn record_graphql(operation: Option<&str>, ok: bool, elapsed: Duration) {
 }
 
 /// Records one HTTP response.
+/// A request turned away because its tenant was over its share (HTTP 429).
+pub fn record_rate_limited() {
+    metrics::counter!("dealgraph_rate_limited_total").increment(1);
+}
+
 pub fn record_http(path: &str, status: u16) {
     let path = match path {
         "/graphql" | "/healthz" | "/readyz" | "/metrics" => path.to_owned(),

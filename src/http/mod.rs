@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over HTTP (POST and GET), GraphiQL, health, readiness, metrics.
 
 pub mod metrics;
+pub mod share;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub max_aliases: usize,
     pub services: Services,
     pub verifier: Arc<Verifier>,
+    /// Each tenant's share of the server.
+    pub shares: Arc<share::TenantShares>,
 }
 
 pub struct HttpLimits {
@@ -268,6 +271,23 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    // The tenant's turn, held until the response is written (SPEC §5: a bounded share).
+    let _turn = match state.shares.enter(ctx.tenant().as_str()).await {
+        Ok(turn) => turn,
+        Err(over) => {
+            metrics::record_rate_limited();
+            let err = AppError::RateLimited(format!(
+                "tenant {} is over its share of the server; retry after {} s",
+                ctx.tenant().as_str(),
+                over.retry_after.as_secs()
+            ));
+            let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, media, &err);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(over.retry_after.as_secs()));
+            return response;
+        }
+    };
     let single = requests.len() == 1;
     // Parsed once here (execution reuses the parsed documents) and measured as one batch:
     // over a limit, no operation of it runs. A syntax error is left for execution to report.

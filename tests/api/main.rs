@@ -18,5 +18,6 @@ mod pipeline;
 mod risk;
 mod roles;
 mod schema;
+mod share;
 mod tenancy;
 mod validation;

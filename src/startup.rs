@@ -48,6 +48,8 @@ impl Server {
         let state = AppState {
             schema,
             max_aliases: config.max_aliases,
+            max_complexity: config.max_complexity,
+            cost_probe: graphql::limits::CostProbe::new(),
             services: Services::new(store.clone()),
             verifier: Arc::clone(&verifier),
             shares: Arc::new(TenantShares::new(ShareLimits {

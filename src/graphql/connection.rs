@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, OutputType, Result};
 
 use crate::domain::AppError;
 use crate::domain::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
+use crate::domain::values::MAX_HISTORY_POINTS;
 
 /// A Relay connection whose `totalCount` the service counted when the query asked for it.
 pub type Conn<N> = Connection<String, N, TotalCount>;
@@ -48,3 +49,20 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
 
 /// How many members a buying-group list is assumed to hold when costing a query.
 pub const GROUP_COST_FACTOR: usize = 12;
+
+/// What a field that runs a database read of its own costs beside the fields it returns (a
+/// field of an already loaded record costs 1).
+pub const READ_COST: usize = 10;
+
+/// What reading a deal's whole history costs (`risk`: every interaction and its links; about
+/// 100 interactions on a typical deal).
+pub const HISTORY_READ_COST: usize = 100;
+
+/// The cost of a history list (`riskHistory`, `stageHistory`): one read of up to `last`
+/// points (default and most [`MAX_HISTORY_POINTS`]), each costing what its fields cost.
+pub fn history_cost(last: Option<i32>, child: usize) -> usize {
+    let points = last.map_or(MAX_HISTORY_POINTS, |n| {
+        usize::try_from(n).unwrap_or(1).clamp(1, MAX_HISTORY_POINTS)
+    });
+    READ_COST + points.saturating_mul(child)
+}

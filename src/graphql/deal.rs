@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::account::Account;
-use super::connection::{Conn, GROUP_COST_FACTOR, connection, page_cost, wants_total};
+use super::connection::{
+    Conn, GROUP_COST_FACTOR, HISTORY_READ_COST, READ_COST, connection, history_cost, page_cost, wants_total,
+};
 use super::contact::contact_needs_record;
 use super::enums::{RiskFactorCode, RiskLevel, Stage};
 use super::ids::{Kind, encode};
@@ -160,7 +162,7 @@ impl Opportunity {
     }
 
     /// What the seller did with the buying group, newest first.
-    #[graphql(complexity = "page_cost(first, None, child_complexity)")]
+    #[graphql(complexity = "READ_COST + page_cost(first, None, child_complexity)")]
     async fn interactions(
         &self,
         ctx: &Context<'_>,
@@ -172,6 +174,7 @@ impl Opportunity {
     }
 
     /// Every stage the deal went through, oldest first, with who moved it and when.
+    #[graphql(complexity = "history_cost(last, child_complexity)")]
     async fn stage_history(
         &self,
         ctx: &Context<'_>,
@@ -210,7 +213,7 @@ impl Opportunity {
 
     /// Risk computed live at `asOf` (default: now), every factor explained. `asOf` may lie in
     /// the future: "what will this deal look like in 60 days if nothing happens?"
-    #[graphql(complexity = "5 + 3 * child_complexity")]
+    #[graphql(complexity = "HISTORY_READ_COST + 3 * child_complexity")]
     async fn risk(&self, ctx: &Context<'_>, as_of: Option<Timestamp>) -> Result<RiskAssessmentOut> {
         let loaders = &scope(ctx)?.loaders;
         let (record, policy) = tokio::try_join!(loaders.record(self.0.id), loaders.policy())?;
@@ -219,6 +222,7 @@ impl Opportunity {
     }
 
     /// How the stored assessment changed over time, oldest first (from `since`, if given).
+    #[graphql(complexity = "history_cost(last, child_complexity)")]
     async fn risk_history(
         &self,
         ctx: &Context<'_>,

@@ -12,9 +12,14 @@
 //! every response through the extension chain, which costs the deal board a third of its time.)
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::ServerError;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{EmptySubscription, Schema, ServerError, ValidationResult};
+
+use super::AppSchema;
 
 /// Most fragment definitions one document may carry.
 pub const MAX_FRAGMENTS: usize = 100;
@@ -150,6 +155,84 @@ pub fn check_documents<'a>(
             format!(
                 "Query has {} fields once its fragments are expanded; the limit is {MAX_EXPANDED_FIELDS}",
                 total.fields
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Prices operations without running them, with async-graphql's own complexity (the figure
+/// its per-operation limit compares): a copy of the schema whose validation step records the
+/// cost and stops there. A batch is priced as a whole with it (SPEC §5: its operations'
+/// costs add up). Not on the single-request path: async-graphql's limit covers that for free.
+#[derive(Clone)]
+pub struct CostProbe(AppSchema);
+
+/// Where the probe's validation step leaves the cost it measured.
+struct MeasuredCost(AtomicUsize);
+
+impl CostProbe {
+    pub fn new() -> CostProbe {
+        CostProbe(
+            Schema::build(super::query::Query, super::mutation::Mutation, EmptySubscription)
+                .extension(StopAfterValidation)
+                .finish(),
+        )
+    }
+
+    /// The cost of the operation `request` selects, its document already parsed as `doc`;
+    /// 0 when the document does not validate (executing it reports why).
+    pub async fn cost(&self, request: &async_graphql::Request, doc: &ExecutableDocument) -> usize {
+        let measured = Arc::new(MeasuredCost(AtomicUsize::new(0)));
+        let mut probe = async_graphql::Request::new(request.query.clone())
+            .variables(request.variables.clone())
+            .data(Arc::clone(&measured));
+        probe.operation_name.clone_from(&request.operation_name);
+        probe.set_parsed_query(doc.clone());
+        // The probe always answers with an error: it stops once the cost is known.
+        let _stopped = self.0.execute(probe).await;
+        measured.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for CostProbe {
+    fn default() -> Self {
+        CostProbe::new()
+    }
+}
+
+struct StopAfterValidation;
+
+impl ExtensionFactory for StopAfterValidation {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(StopAfterValidation)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for StopAfterValidation {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if let Some(measured) = ctx.data_opt::<Arc<MeasuredCost>>() {
+            measured.0.store(result.complexity, Ordering::Relaxed);
+        }
+        Err(vec![ServerError::new("priced, not run", None)])
+    }
+}
+
+/// `QUERY_TOO_COMPLEX` for a batch whose operations cost more than `limit` together.
+pub fn check_batch_cost(costs: &[usize], limit: usize) -> Result<(), ServerError> {
+    let total = costs.iter().fold(0usize, |sum, c| sum.saturating_add(*c));
+    if total > limit {
+        return Err(refused(
+            "QUERY_TOO_COMPLEX",
+            format!(
+                "The batch's {} operations cost {total} together; the limit is {limit}",
+                costs.len()
             ),
         ));
     }

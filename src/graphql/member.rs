@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 
+use super::connection::READ_COST;
 use super::contact::Contact;
 use super::enums::{Bandwidth, BuyingRole, Engagement, Influence, Stance};
 use super::ids::{Kind, encode};
@@ -46,6 +47,7 @@ impl BuyingGroupMember {
 
     /// How the seller reached this member in the policy's engagement window ending at `asOf`
     /// (default: now): `DIRECT` (took part), `PROXY_ONLY` (only discussed), or `NONE`.
+    #[graphql(complexity = "READ_COST + child_complexity")]
     async fn engagement(&self, ctx: &Context<'_>, as_of: Option<Timestamp>) -> Result<Engagement> {
         let loaders = &scope(ctx)?.loaders;
         let (record, policy) = tokio::try_join!(loaders.record(self.0.opportunity_id), loaders.policy())?;

@@ -32,6 +32,10 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Most aliases one document may hold (checked before execution).
     pub max_aliases: usize,
+    /// The query cost budget of a request, or of a whole batch.
+    pub max_complexity: usize,
+    /// Prices a batch's operations before any of them runs.
+    pub cost_probe: limits::CostProbe,
     pub services: Services,
     pub verifier: Arc<Verifier>,
     /// Each tenant's share of the server.
@@ -213,6 +217,22 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
     execute(state, ctx, BatchRequest::Single(request), media, true).await
 }
 
+/// `QUERY_TOO_COMPLEX` when a batch's operations cost more than the budget together.
+async fn batch_cost_refusal(
+    state: &AppState,
+    requests: &mut [async_graphql::Request],
+) -> Option<async_graphql::ServerError> {
+    let mut costs = Vec::with_capacity(requests.len());
+    for request in requests.iter_mut() {
+        let doc = match request.parsed_query() {
+            Ok(doc) => doc.clone(),
+            Err(_) => continue,
+        };
+        costs.push(state.cost_probe.cost(request, &doc).await);
+    }
+    limits::check_batch_cost(&costs, state.max_complexity).err()
+}
+
 /// The name of the first named operation in a document (`query Board { … }` → `Board`),
 /// for metrics; a cheap scan, not a parse.
 fn document_operation_name(query: &str) -> Option<String> {
@@ -299,6 +319,11 @@ async fn execute(
             }
         }
         limits::check_documents(docs, state.max_aliases).err()
+    };
+    // A batch is priced as a whole: its operations' costs add up against one budget.
+    let refused = match refused {
+        None if !single => batch_cost_refusal(&state, &mut requests).await,
+        refused => refused,
     };
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {

@@ -229,3 +229,52 @@ async fn a_batch_is_limited_as_a_whole() {
         assert_eq!(answer["data"]["a7"]["userId"], "admin-user", "24 aliases run: {answer}");
     }
 }
+
+#[tokio::test]
+async fn batches_share_one_cost_budget() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    // About 5,600 each (50 deals, each with a read of up to 100 stage changes).
+    let operation =
+        json!({ "query": "{ opportunities(first: 50) { edges { node { stageHistory(last: 100) { to } } } } }" });
+    let (status, body) = app
+        .post(&token, json!([operation, operation, operation, operation]))
+        .await;
+    assert_eq!(status, 200);
+    for answer in body.as_array().expect("a batch answer") {
+        assert_eq!(
+            code(answer),
+            "QUERY_TOO_COMPLEX",
+            "four together are over budget: {answer}"
+        );
+        assert!(answer.get("data").is_none_or(serde_json::Value::is_null), "{answer}");
+    }
+    let (_, body) = app.post(&token, json!([operation, operation, operation])).await;
+    for answer in body.as_array().expect("a batch answer") {
+        assert!(answer.get("errors").is_none(), "three fit: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn fields_that_read_cost_what_their_reads_cost() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    // Each `risk` reads a deal's whole history; each history list up to 1,000 points.
+    for query in [
+        "{ opportunities(first: 100) { edges { node { risk { score } later: risk(asOf: \"2030-01-01T00:00:00Z\") { score } } } } }",
+        "{ opportunities(first: 30) { edges { node { riskHistory { score } } } } }",
+        "{ opportunities(first: 30) { edges { node { stageHistory { to } } } } }",
+        "{ opportunities(first: 100) { edges { node { interactions(first: 100) { edges { node { id } } } } } } }",
+    ] {
+        let body = app.gql(&token, query, json!({})).await;
+        assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{query}: {body}");
+    }
+    // Asking for fewer points is what a board does.
+    for query in [
+        "{ opportunities(first: 50) { edges { node { risk { score factors { code } } } } } }",
+        "{ opportunities(first: 30) { edges { node { riskHistory(last: 10) { score } stageHistory(last: 10) { to } } } } }",
+        "{ opportunities(first: 50) { edges { node { buyingGroup { engagement } } } } }",
+    ] {
+        app.ok(&token, query, json!({})).await;
+    }
+}

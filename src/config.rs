@@ -122,6 +122,9 @@ pub struct Config {
     /// (1 or 0). It changes nothing when a key is configured.
     #[arg(long, env = "DEALGRAPH_DEV", default_value = "0", value_parser = parse_flag)]
     pub dev: bool,
+    /// A JSON file of SHA-256 hash → GraphQL document: when set, only these documents run.
+    #[arg(long, env = "DEALGRAPH_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<PathBuf>,
     /// Comma-separated origins allowed to call from browsers.
     #[arg(long, env = "DEALGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

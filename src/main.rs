@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use dealgraph::auth::Verifier;
-use dealgraph::config::{Cli, Command, Config, GenerateArgs};
+use dealgraph::config::{Cli, Command, Config, GenerateArgs, TokenArgs};
 use dealgraph::seed::demo;
 use dealgraph::startup::{self, Server};
 use dealgraph::store::{Store, scope};
@@ -26,11 +26,7 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Token(args) => {
-            let verifier = dealgraph::auth::Verifier::from_config(&cli.config)?;
-            println!("{}", verifier.mint(&args.tenant, &args.sub, &args.roles, args.ttl)?);
-            Ok(())
-        }
+        Command::Token(args) => mint_token(&cli.config, &args),
         Command::Demo => load_demo(&cli.config).await,
         Command::Generate(args) => generate(&cli.config, &args).await,
         Command::Schema => {
@@ -38,6 +34,37 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `dealgraph token`: the token on stdout, which key signed it on stderr. In development mode
+/// it signs only with the secret a server already uses: minted with a fresh secret (run from
+/// another folder, say), the token would be refused by that server.
+fn mint_token(config: &Config, args: &TokenArgs) -> anyhow::Result<()> {
+    if config.jwt_secret.is_some() {
+        eprintln!("signing with DEALGRAPH_JWT_SECRET (HS256)");
+    } else if config.key_configured() {
+        anyhow::bail!(
+            "a public key (DEALGRAPH_JWT_PUBLIC_KEY or DEALGRAPH_JWKS_PATH) is configured: \
+             mint tokens with your identity provider"
+        );
+    } else {
+        let secret = dealgraph::auth::dev_secret_path(config);
+        if !secret.exists() {
+            anyhow::bail!(
+                "development mode, and there is no development secret at {} yet: start the server \
+                 (`dealgraph serve`) with the same DATABASE_URL first, or run this where it runs, or \
+                 set DEALGRAPH_JWT_SECRET",
+                secret.display()
+            );
+        }
+        eprintln!(
+            "signing with the development secret in {} (HS256, development mode)",
+            secret.display()
+        );
+    }
+    let verifier = dealgraph::auth::Verifier::from_config(config)?;
+    println!("{}", verifier.mint(&args.tenant, &args.sub, &args.roles, args.ttl)?);
+    Ok(())
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {

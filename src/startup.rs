@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::graphql::{self, Limits};
+use crate::http::documents::Documents;
 use crate::http::share::{ShareLimits, TenantShares};
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::Services;
@@ -50,6 +51,10 @@ impl Server {
             max_aliases: config.max_aliases,
             max_complexity: config.max_complexity,
             cost_probe: graphql::limits::CostProbe::new(),
+            documents: Arc::new(match &config.trusted_documents {
+                Some(path) => Documents::trusted_from_file(path)?,
+                None => Documents::automatic(),
+            }),
             services: Services::new(store.clone()),
             verifier: Arc::clone(&verifier),
             shares: Arc::new(TenantShares::new(ShareLimits {

@@ -239,30 +239,6 @@ pub fn check_batch_cost(costs: &[usize], limit: usize) -> Result<(), ServerError
     Ok(())
 }
 
-/// Marks async-graphql's own depth and complexity rejections with our code.
-pub fn classify(err: &mut ServerError) {
-    let has_code = err.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-    if has_code {
-        return;
-    }
-    let msg = err.message.as_str();
-    let code = if msg.contains("too complex") || msg.contains("nested too deep") || msg.contains("too deep") {
-        "QUERY_TOO_COMPLEX"
-    } else if msg.contains("Invalid value")
-        || msg.contains("Unknown")
-        || msg.contains("Failed to parse")
-        || msg.contains("expected type")
-        || msg.contains("not defined")
-        || msg.contains("required")
-        || msg.contains("Expected")
-    {
-        "BAD_USER_INPUT"
-    } else {
-        "GRAPHQL_VALIDATION_FAILED"
-    };
-    err.extensions.get_or_insert_with(Default::default).set("code", code);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod connection;
 pub mod contact;
 pub mod deal;
 pub mod enums;
+pub mod errors;
 pub mod filters;
 pub mod ids;
 pub mod interaction;

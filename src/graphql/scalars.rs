@@ -10,7 +10,10 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
 
-#[Scalar(name = "DateTime")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+)]
 /// An instant in RFC 3339 form, answered in UTC, e.g. `2026-11-26T09:30:00Z`.
 impl ScalarType for Timestamp {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -33,7 +36,10 @@ impl ScalarType for Timestamp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Day(pub NaiveDate);
 
-#[Scalar(name = "Date")]
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://www.iso.org/iso-8601-date-and-time-format.html"
+)]
 /// A calendar date, `YYYY-MM-DD`.
 impl ScalarType for Day {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -57,12 +63,15 @@ impl ScalarType for Day {
 pub struct Money(pub Decimal);
 
 #[Scalar(name = "Decimal")]
-/// An exact decimal number as a string, e.g. `"125000.00"`. Integers are accepted as input.
+/// An exact decimal number, answered as a string, e.g. `"125000.00"`. Input may be a string or
+/// a JSON number written exactly (`125000.5`).
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {
         let text = match &value {
             Value::String(s) => s.trim().to_owned(),
-            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            // The shortest form that reads back as the same number: what the client wrote, for
+            // any amount of up to 15 significant digits. An exponent is refused below.
+            Value::Number(n) => n.to_string(),
             _ => return Err(InputValueError::expected_type(value)),
         };
         let plain = !text.is_empty()
@@ -107,5 +116,18 @@ mod tests {
         assert_eq!(m.to_value(), Value::String("125000.00".into()));
         assert!(Money::parse(Value::String("1e5".into())).is_err());
         assert!(Money::parse(Value::String("abc".into())).is_err());
+    }
+
+    #[test]
+    fn decimals_may_be_json_numbers_written_exactly() {
+        let number: Value = serde_json::from_str::<serde_json::Value>("125000.5")
+            .map(|v| Value::from_json(v).expect("a value"))
+            .expect("json");
+        let m = Money::parse(number).expect("valid");
+        assert_eq!(m.0, Decimal::from_str("125000.5").expect("decimal"));
+        let cents = Value::from_json(serde_json::json!(19.99)).expect("a value");
+        assert_eq!(Money::parse(cents).expect("valid").0.to_string(), "19.99");
+        let huge = Value::from_json(serde_json::json!(1e300)).expect("a value");
+        assert!(Money::parse(huge).is_err(), "no exponent");
     }
 }

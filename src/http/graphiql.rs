@@ -67,7 +67,7 @@ const TEMPLATE: &str = r#"<!doctype html>
 </head>
 <body>
   <p class="hint">Put your token in the Headers tab: <code>{"Authorization": "Bearer …"}</code>
-    — mint one with <code>dealgraph token --tenant demo</code></p>
+    — mint one with <code>dealgraph token --tenant demo</code> — then ⟳ (bottom left) to load the schema.</p>
   <div id="graphiql">Loading GraphiQL…</div>
   <script src="/graphiql/react.production.min.js"></script>
   <script src="/graphiql/react-dom.production.min.js"></script>

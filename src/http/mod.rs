@@ -1,18 +1,19 @@
 //! The HTTP surface: GraphQL over HTTP (POST and GET), GraphiQL, health, readiness, metrics.
 
+pub mod documents;
+pub mod graphiql;
 pub mod metrics;
 pub mod share;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::BatchRequest;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, BatchResponse};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -23,7 +24,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Verifier;
 use crate::domain::AppError;
-use crate::graphql::{AppSchema, RequestScope, limits};
+use crate::graphql::{AppSchema, RequestScope, errors, limits};
 use crate::service::Services;
 
 /// Shared state of the HTTP handlers.
@@ -38,6 +39,8 @@ pub struct AppState {
     pub cost_probe: limits::CostProbe,
     pub services: Services,
     pub verifier: Arc<Verifier>,
+    /// Automatic persisted queries, or the trusted documents.
+    pub documents: Arc<documents::Documents>,
     /// Each tenant's share of the server.
     pub shares: Arc<share::TenantShares>,
 }
@@ -60,6 +63,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
     });
     let mut app = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphiql/{name}", get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -193,37 +197,62 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     execute(state, ctx, batch, media, false).await
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let media = MediaType::from_accept(&headers);
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    let query = query.unwrap_or_default();
-    if wants_html && !query.contains("query=") {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("dealgraph").finish()).into_response();
+    let params = uri.query().unwrap_or_default();
+    if wants_html && !params.contains("query=") && !params.contains("extensions=") {
+        return Html(graphiql::page("/graphql")).into_response();
     }
     let ctx = match authenticate(&state, &headers) {
         Ok(ctx) => ctx,
         Err(err) => return error_response(StatusCode::UNAUTHORIZED, media, &err),
     };
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let request = match get_request(&uri) {
         Ok(request) => request,
-        Err(err) => {
-            let err = AppError::bad_input("query", format!("not a GraphQL request: {err}"));
-            return error_response(StatusCode::BAD_REQUEST, media, &err);
-        }
+        Err(err) => return error_response(StatusCode::BAD_REQUEST, media, &err),
     };
     execute(state, ctx, BatchRequest::Single(request), media, true).await
 }
 
+/// The parameters of a GraphQL request over GET (GraphQL over HTTP: `query`, `operationName`,
+/// and `variables` and `extensions` as JSON text).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+fn get_request(uri: &Uri) -> Result<async_graphql::Request, AppError> {
+    let Query(params) = Query::<GetParams>::try_from_uri(uri)
+        .map_err(|err| AppError::bad_input("query", format!("not a GraphQL request: {}", err.body_text())))?;
+    let mut request = async_graphql::Request::new(params.query);
+    request.operation_name = params.operation_name.filter(|name| !name.is_empty());
+    if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
+        request.variables = serde_json::from_str(&variables)
+            .map_err(|err| AppError::bad_input("variables", format!("not a JSON object: {err}")))?;
+    }
+    if let Some(extensions) = params.extensions.filter(|e| !e.is_empty()) {
+        request.extensions = serde_json::from_str(&extensions)
+            .map_err(|err| AppError::bad_input("extensions", format!("not a JSON object: {err}")))?;
+    }
+    Ok(request)
+}
+
 /// `QUERY_TOO_COMPLEX` when a batch's operations cost more than the budget together.
-async fn batch_cost_refusal(
-    state: &AppState,
-    requests: &mut [async_graphql::Request],
-) -> Option<async_graphql::ServerError> {
-    let mut costs = Vec::with_capacity(requests.len());
-    for request in requests.iter_mut() {
+async fn batch_cost_refusal(state: &AppState, ops: &mut [Prepared]) -> Option<async_graphql::ServerError> {
+    let mut costs = Vec::with_capacity(ops.len());
+    for op in ops.iter_mut() {
+        let Prepared::Run(request) = op else {
+            continue;
+        };
         let doc = match request.parsed_query() {
             Ok(doc) => doc.clone(),
             Err(_) => continue,
@@ -268,6 +297,15 @@ fn is_mutation(request: &mut async_graphql::Request) -> bool {
     })
 }
 
+/// The code of an error that means "the database is away, try again".
+const UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+
+/// One operation of a request (or batch), on its way to execution or already refused.
+enum Prepared {
+    Run(Box<async_graphql::Request>),
+    Refused(async_graphql::ServerError),
+}
+
 async fn execute(
     state: AppState,
     ctx: crate::domain::TenantCtx,
@@ -275,7 +313,7 @@ async fn execute(
     media: MediaType,
     via_get: bool,
 ) -> Response {
-    let mut requests = match batch {
+    let requests = match batch {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(rs) => rs,
     };
@@ -283,7 +321,25 @@ async fn execute(
         let err = AppError::bad_input("body", "send one request, or a batch of at most 10");
         return error_response(StatusCode::BAD_REQUEST, media, &err);
     }
-    if via_get && requests.iter_mut().any(is_mutation) {
+    let single = requests.len() == 1;
+    // Persisted documents first: a hash becomes its document (or a refusal).
+    let mut always_400 = false;
+    let mut prepared: Vec<Prepared> = requests
+        .into_iter()
+        .map(|mut request| match state.documents.resolve(&mut request) {
+            Ok(()) => Prepared::Run(Box::new(request)),
+            Err(refused) => {
+                always_400 |= refused.always_400;
+                Prepared::Refused(*refused.error)
+            }
+        })
+        .collect();
+    if via_get
+        && prepared.iter_mut().any(|p| match p {
+            Prepared::Run(request) => is_mutation(request),
+            Prepared::Refused(_) => false,
+        })
+    {
         let err = AppError::bad_input("query", "mutations must be sent with POST");
         let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, media, &err);
         response
@@ -308,56 +364,67 @@ async fn execute(
             return response;
         }
     };
-    let single = requests.len() == 1;
-    // Parsed once here (execution reuses the parsed documents) and measured as one batch:
-    // over a limit, no operation of it runs. A syntax error is left for execution to report.
-    let refused = {
-        let mut docs = Vec::with_capacity(requests.len());
-        for request in requests.iter_mut() {
-            if let Ok(doc) = request.parsed_query() {
-                docs.push(doc);
-            }
+    // Parsed once here (execution reuses the parsed documents); a syntax error is told as a
+    // person reads it.
+    for op in prepared.iter_mut() {
+        if let Prepared::Run(request) = op
+            && let Err(err) = request.parsed_query()
+        {
+            *op = Prepared::Refused(errors::parse_failure(&request.query, &err));
         }
+    }
+    // Measured as one batch: over a limit, no operation of it runs.
+    let refused = {
+        let docs = prepared.iter_mut().filter_map(|op| match op {
+            Prepared::Run(request) => request.parsed_query().ok(),
+            Prepared::Refused(_) => None,
+        });
         limits::check_documents(docs, state.max_aliases).err()
     };
     // A batch is priced as a whole: its operations' costs add up against one budget.
     let refused = match refused {
-        None if !single => batch_cost_refusal(&state, &mut requests).await,
+        None if !single => batch_cost_refusal(&state, &mut prepared).await,
         refused => refused,
     };
-    let mut responses = Vec::with_capacity(requests.len());
-    for request in requests {
+    let mut responses = Vec::with_capacity(prepared.len());
+    for op in prepared {
         let started = Instant::now();
-        let operation = request
-            .operation_name
-            .clone()
-            .or_else(|| document_operation_name(&request.query));
-        let mut response = match &refused {
-            Some(err) => async_graphql::Response::from_errors(vec![err.clone()]),
-            None => {
-                let request = request.data(RequestScope::new(ctx.clone(), state.services.clone()));
-                state.schema.execute(request).await
+        let (operation, mut response) = match (op, &refused) {
+            (Prepared::Refused(err), _) => (None, async_graphql::Response::from_errors(vec![err])),
+            (Prepared::Run(request), Some(err)) => (
+                operation_name(&request),
+                async_graphql::Response::from_errors(vec![err.clone()]),
+            ),
+            (Prepared::Run(request), None) => {
+                let operation = operation_name(&request);
+                let request = (*request).data(RequestScope::new(ctx.clone(), state.services.clone()));
+                (operation, state.schema.execute(request).await)
             }
         };
-        for err in &mut response.errors {
-            limits::classify(err);
-        }
+        errors::classify(&mut response);
         metrics::record_graphql(operation.as_deref(), response.errors.is_empty(), started.elapsed());
         responses.push(response);
     }
-    // GraphQL-over-HTTP: a request error (nothing executed) is a 400 under its own media type.
-    let request_error = responses
+    // GraphQL over HTTP: a request error (nothing executed) has no `data`, and is a 400 under
+    // its own media type (and always, for a document the trusted list does not hold).
+    let request_error = single && errors::is_request_error(&responses[0]);
+    // A database that is away is a 503 under either media type: the client retries later.
+    let unavailable = responses
         .iter()
-        .any(|r| !r.errors.is_empty() && r.data == async_graphql::Value::Null);
-    let status = if media == MediaType::GraphqlResponse && single && request_error {
+        .flat_map(|r| &r.errors)
+        .any(|e| e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&async_graphql::Value::from(UNAVAILABLE)));
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if request_error && (media == MediaType::GraphqlResponse || always_400) {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let body = if single {
-        serde_json::to_string(&BatchResponse::Single(responses.remove(0)))
+        response_json(&responses[0])
     } else {
-        serde_json::to_string(&BatchResponse::Batch(responses))
+        let parts: Result<Vec<String>, _> = responses.iter().map(response_json).collect();
+        parts.map(|parts| format!("[{}]", parts.join(",")))
     };
     match body {
         Ok(body) => {
@@ -371,4 +438,23 @@ async fn execute(
             &AppError::Internal(format!("could not serialize a response: {err}")),
         ),
     }
+}
+
+fn operation_name(request: &async_graphql::Request) -> Option<String> {
+    request
+        .operation_name
+        .clone()
+        .or_else(|| document_operation_name(&request.query))
+}
+
+/// One response as JSON; a request error leaves `data` out (GraphQL over HTTP).
+fn response_json(response: &async_graphql::Response) -> serde_json::Result<String> {
+    if !errors::is_request_error(response) {
+        return serde_json::to_string(response);
+    }
+    let mut value = serde_json::to_value(response)?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("data");
+    }
+    serde_json::to_string(&value)
 }

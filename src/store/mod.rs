@@ -39,6 +39,13 @@ use tokio::sync::Mutex;
 
 use crate::domain::{AppError, AppResult};
 
+/// How long a serving request waits for a database connection (SPEC §5: a clean error within
+/// 5 s when the database is away).
+const ACQUIRE_TIMEOUT_SERVING: Duration = Duration::from_secs(3);
+
+/// How long a readiness check waits for the database (SPEC §5: `/readyz` 503 within 2 s).
+const PING_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// The database handle shared by all requests.
 #[derive(Clone)]
 pub struct Store {
@@ -70,10 +77,16 @@ impl Store {
             let millis = timeout.as_millis().to_string();
             opts.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", millis.clone())]));
         }
+        // Serving, a request waits for a connection briefly, then answers SERVICE_UNAVAILABLE:
+        // a database that is away must not hang requests.
+        let acquire = match statement_timeout {
+            Some(request_timeout) => request_timeout.min(ACQUIRE_TIMEOUT_SERVING),
+            None => Duration::from_secs(10),
+        };
         opts.max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(acquire)
+            .acquire_timeout(acquire)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
@@ -106,9 +119,9 @@ impl Store {
         Migrator::up(&self.db, None).await
     }
 
-    /// True when the database answers a trivial query.
+    /// True when the database answers a trivial query within [`PING_TIMEOUT`].
     pub async fn ping(&self) -> bool {
-        self.db.ping().await.is_ok()
+        matches!(tokio::time::timeout(PING_TIMEOUT, self.db.ping()).await, Ok(Ok(())))
     }
 
     /// The connection for reads (outside any transaction).
@@ -154,9 +167,35 @@ impl Store {
 
 /// A database error is `INTERNAL`: the client cannot fix it. The detail travels inside the
 /// error to the edge, which logs it with the request id and sends only "internal error".
+/// A database that cannot be reached (down, restarting, the network cut) is
+/// `SERVICE_UNAVAILABLE` instead: nothing was changed, and trying again later will work.
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if unreachable(&err) {
+            tracing::warn!(error = %err, "database unreachable");
+            return AppError::Unavailable("the database is unavailable just now; try again shortly".into());
+        }
         AppError::Internal(format!("database: {err}"))
+    }
+}
+
+/// Whether `err` says the database could not be reached, as opposed to refusing a statement.
+fn unreachable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        // PostgreSQL's connection exceptions (08…) and shutdowns (57P01-57P03); a cancelled
+        // statement (57014, the statement timeout) is not one.
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 

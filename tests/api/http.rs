@@ -137,7 +137,35 @@ async fn browsers_get_graphiql() {
         .await
         .expect("sent");
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.text().await.expect("html").to_lowercase().contains("graphiql"));
+    let page = response.text().await.expect("html");
+    assert!(page.to_lowercase().contains("graphiql"));
+    // SPEC §2: it works with no internet access — everything it loads comes from the server.
+    assert!(!page.contains("http://") && !page.contains("https://"), "{page}");
+    assert!(page.contains("Headers"), "the page says where the token goes");
+    for (asset, kind) in [
+        ("graphiql.min.js", "text/javascript"),
+        ("graphiql.min.css", "text/css"),
+        ("react.production.min.js", "text/javascript"),
+        ("react-dom.production.min.js", "text/javascript"),
+    ] {
+        let path = format!("/graphiql/{asset}");
+        assert!(page.contains(&path), "the page loads {path}");
+        let response = app.client.get(format!("{}{path}", app.url)).send().await.expect("sent");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let content_type = response.headers()["content-type"].to_str().expect("ct").to_owned();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert!(
+            response.bytes().await.expect("body").len() > 10_000,
+            "{path} is the real bundle"
+        );
+    }
+    let missing = app
+        .client
+        .get(format!("{}/graphiql/../Cargo.toml", app.url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(missing.status().as_u16(), 404);
 }
 
 /// SPEC §5: database statements time out with the request. On PostgreSQL the database itself

@@ -13,6 +13,7 @@ mod generate;
 mod harness;
 mod http;
 mod limits;
+mod over_http;
 mod pagination;
 mod pipeline;
 mod risk;

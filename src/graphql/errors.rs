@@ -112,7 +112,8 @@ mod tests {
     fn syntax_errors_name_the_line_the_column_and_what_is_there() {
         let err = parse_error("{\n  opportunities(first: ) { totalCount }\n}");
         assert!(
-            err.message.starts_with("Syntax error at line 2, column 24: expected value"),
+            err.message
+                .starts_with("Syntax error at line 2, column 24: expected value"),
             "{}",
             err.message
         );

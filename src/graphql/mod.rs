@@ -60,9 +60,17 @@ pub fn build_schema(limits: Limits) -> AppSchema {
         .finish()
 }
 
-/// The SDL of the schema, as checked in at `schema.graphql`.
+/// The SDL of the schema, as checked in at `schema.graphql`. async-graphql's export leaves the
+/// scalars' `@specifiedBy` out (introspection has it), so it is written in here.
 pub fn sdl() -> String {
-    build_schema(Limits::default()).sdl()
+    let mut sdl = build_schema(Limits::default()).sdl();
+    for (scalar, url) in scalars::SPECIFIED_BY {
+        sdl = sdl.replace(
+            &format!("\nscalar {scalar}\n"),
+            &format!("\nscalar {scalar} @specifiedBy(url: \"{url}\")\n"),
+        );
+    }
+    sdl
 }
 
 /// What every resolver needs about the request: the verified caller, the services and the

@@ -6,6 +6,13 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+/// The standards the scalars follow, as their `specified_by_url` attributes give them (for the
+/// SDL export; a test keeps the two the same).
+pub const SPECIFIED_BY: [(&str, &str); 2] = [
+    ("DateTime", "https://datatracker.ietf.org/doc/html/rfc3339"),
+    ("Date", "https://www.iso.org/iso-8601-date-and-time-format.html"),
+];
+
 /// An instant. Accepts any RFC 3339 offset; always answers in UTC (`…Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
@@ -95,6 +102,31 @@ impl ScalarType for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sdl_names_the_standards_introspection_names() {
+        let sdl = crate::graphql::sdl();
+        let schema = crate::graphql::build_schema(crate::graphql::Limits::default());
+        for (scalar, url) in SPECIFIED_BY {
+            assert!(
+                sdl.contains(&format!("scalar {scalar} @specifiedBy(url: \"{url}\")")),
+                "{scalar}"
+            );
+            let query = format!("{{ __type(name: \"{scalar}\") {{ specifiedByURL }} }}");
+            let answer = block_on(schema.execute(query.as_str()));
+            assert_eq!(
+                answer.data.to_string(),
+                format!("{{__type: {{specifiedByURL: \"{url}\"}}}}")
+            );
+        }
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
 
     #[test]
     fn datetimes_are_answered_in_utc() {

@@ -279,3 +279,48 @@ async fn a_jwks_file_selects_the_key_by_kid() {
     .await;
     assert_eq!(status, 401, "unknown kid");
 }
+
+#[tokio::test]
+async fn a_pem_public_key_verifies_rs256_and_refuses_other_keys_and_algorithms() {
+    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+    let mut rng = rsa::rand_core::OsRng;
+    let key = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("rsa key");
+    let other = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("rsa key");
+    let pem = |k: &rsa::RsaPrivateKey| k.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).expect("pem").to_string();
+    let public_pem = key
+        .to_public_key()
+        .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        .expect("pem");
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("public.pem");
+    std::fs::write(&path, &public_pem).expect("write key");
+    let app = TestApp::spawn_with(|c| {
+        c.jwt_secret = None;
+        c.jwt_public_key = Some(path.clone());
+        c.jwt_audience = Some(AUDIENCE.into());
+    })
+    .await;
+    let claims = json!({ "sub": "u", "tid": "acme", "roles": ["admin"], "exp": now_secs() + 600, "aud": AUDIENCE });
+    let rs256 = |private_pem: &str, alg: Algorithm| {
+        jsonwebtoken::encode(
+            &Header::new(alg),
+            &claims,
+            &EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("key"),
+        )
+        .expect("sign")
+    };
+    let (status, _) = status_and_code(&app, Some(format!("Bearer {}", rs256(&pem(&key), Algorithm::RS256)))).await;
+    assert_eq!(status, 200, "signed by the key's private half");
+    let (status, _) = status_and_code(&app, Some(format!("Bearer {}", rs256(&pem(&other), Algorithm::RS256)))).await;
+    assert_eq!(status, 401, "signed by another key");
+    let (status, _) = status_and_code(&app, Some(format!("Bearer {}", rs256(&pem(&key), Algorithm::RS512)))).await;
+    assert_eq!(status, 401, "RS512 is not the configured algorithm");
+    // The classic confusion: HS256 with the public key's text as the shared secret.
+    let confused = sign_with(claims.clone(), &public_pem);
+    let (status, code) = status_and_code(&app, Some(format!("Bearer {confused}"))).await;
+    assert_eq!(
+        (status, code),
+        (401, json!("UNAUTHENTICATED")),
+        "HS256 signed with the public key"
+    );
+}

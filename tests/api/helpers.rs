@@ -84,7 +84,7 @@ impl Drop for TestDatabase {
 
 /// A fresh database: a temp SQLite file, or a new PostgreSQL database when `DATABASE_URL`
 /// points at a PostgreSQL server. Returns its URL.
-async fn fresh_database() -> (String, TestDatabase) {
+pub async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let name = format!("dealgraph_test_{}", uuid::Uuid::now_v7().simple());

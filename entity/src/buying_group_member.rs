@@ -20,6 +20,8 @@ pub struct Model {
     pub bandwidth: String,
     pub notes: Option<String>,
     pub created_at: DateTimeUtc,
+    /// When the membership ended; `None` while the member is in the group.
+    pub removed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

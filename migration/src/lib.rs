@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_init;
 mod m20261126_000002_bench_indexes;
 mod m20261126_000003_member_contact_names;
+mod m20261201_000004_member_removed_at;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_bench_indexes::Migration),
             Box::new(m20261126_000003_member_contact_names::Migration),
+            Box::new(m20261201_000004_member_removed_at::Migration),
         ]
     }
 }

@@ -37,7 +37,10 @@ pub struct DealRecord {
 }
 
 impl DealRecord {
-    pub fn new(deal: Arc<Deal>, members: Vec<Arc<Member>>, history: Arc<DealHistory>) -> DealRecord {
+    /// `members` may hold ended memberships: they are left out (an ended member does not count
+    /// in risk), and so are their links.
+    pub fn new(deal: Arc<Deal>, mut members: Vec<Arc<Member>>, history: Arc<DealHistory>) -> DealRecord {
+        members.retain(|m| m.is_current());
         let index_of: std::collections::HashMap<Uuid, u16> = members
             .iter()
             .enumerate()

@@ -96,6 +96,16 @@ pub struct Member {
     pub bandwidth: Bandwidth,
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the membership ended (`removeBuyingGroupMember`); `None` while the member is in
+    /// the group. An ended membership stays: past interactions still name the person.
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+impl Member {
+    /// True while the member is in the group (counts in risk, is listed in `buyingGroup`).
+    pub fn is_current(&self) -> bool {
+        self.removed_at.is_none()
+    }
 }
 
 /// Something the seller did with members of a buying group.

@@ -148,7 +148,8 @@ impl Opportunity {
         self.0.version
     }
 
-    /// The people who decide, in the order they were added.
+    /// The people who decide, in the order they were added (members removed from the group
+    /// are not listed; past interactions still name them).
     #[graphql(complexity = "1 + GROUP_COST_FACTOR * child_complexity")]
     async fn buying_group(&self, ctx: &Context<'_>) -> Result<Vec<BuyingGroupMember>> {
         let loaders = &scope(ctx)?.loaders;
@@ -158,7 +159,11 @@ impl Opportunity {
             let contact_ids: Vec<Uuid> = group.iter().map(|m| m.contact_id).collect();
             Box::pin(loaders.prime_contacts(&contact_ids)).await?;
         }
-        Ok(group.iter().map(|m| BuyingGroupMember(Arc::clone(m))).collect())
+        Ok(group
+            .iter()
+            .filter(|m| m.is_current())
+            .map(|m| BuyingGroupMember(Arc::clone(m)))
+            .collect())
     }
 
     /// What the seller did with the buying group, newest first.

@@ -44,6 +44,11 @@ impl BuyingGroupMember {
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    /// When the member was removed from the buying group (`removeBuyingGroupMember`); null
+    /// while they are in it. A removed member still appears in past interactions.
+    async fn removed_at(&self) -> Option<Timestamp> {
+        self.0.removed_at.map(Timestamp)
+    }
 
     /// How the seller reached this member in the policy's engagement window ending at `asOf`
     /// (default: now): `DIRECT` (took part), `PROXY_ONLY` (only discussed), or `NONE`.

@@ -52,6 +52,7 @@ pub async fn add(ctx: &TenantCtx, svc: &Services, input: AddMember) -> AppResult
                 bandwidth: input.bandwidth.unwrap_or(Bandwidth::Unknown),
                 notes,
                 created_at: at,
+                removed_at: None,
             };
             members::insert(ctx, tx, &member).await?;
             risk::refresh_deal(ctx, tx, deal, at).await?;
@@ -68,7 +69,7 @@ pub async fn update(ctx: &TenantCtx, svc: &Services, input: UpdateMember) -> App
     };
     svc.store
         .write(async |tx| {
-            let mut member = require_for_change(ctx, tx, input.id).await?;
+            let mut member = require_current(ctx, tx, input.id, "input.id").await?;
             if let Some(role) = input.role {
                 member.role = role;
             }
@@ -94,17 +95,37 @@ pub async fn update(ctx: &TenantCtx, svc: &Services, input: UpdateMember) -> App
         .await
 }
 
-/// Removes a member from its deal's group; returns its id.
+/// Ends a membership: the member leaves the group (and stops counting in risk), but stays
+/// in the interactions they took part in or were discussed in. Returns its id.
 pub async fn remove(ctx: &TenantCtx, svc: &Services, id: Ref) -> AppResult<Uuid> {
     ctx.require_writer()?;
     svc.store
         .write(async |tx| {
-            let member = require_for_change(ctx, tx, id).await?;
-            members::delete(ctx, tx, member.id).await?;
-            risk::refresh_deal_by_id(ctx, tx, member.opportunity_id, now()).await?;
+            let member = require_current(ctx, tx, id, "id").await?;
+            let at = now();
+            if members::end(ctx, tx, member.id, at).await? == 0 {
+                return Err(ended("id"));
+            }
+            risk::refresh_deal_by_id(ctx, tx, member.opportunity_id, at).await?;
             Ok(member.id)
         })
         .await
+}
+
+/// Like [`require_for_change`], for a member still in the group (`field` names the id).
+async fn require_current(ctx: &TenantCtx, conn: &impl Conn, id: Ref, field: &str) -> AppResult<Member> {
+    let member = require_for_change(ctx, conn, id).await?;
+    if !member.is_current() {
+        return Err(ended(field));
+    }
+    Ok(member)
+}
+
+fn ended(field: &str) -> AppError {
+    AppError::bad_input(
+        field,
+        "this member was removed from the buying group; add the contact again to start a new membership",
+    )
 }
 
 /// The member a client referred to, if it exists in the caller's tenant and the caller may

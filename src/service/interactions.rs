@@ -50,7 +50,8 @@ pub async fn log(ctx: &TenantCtx, svc: &Services, input: LogInteraction) -> AppR
         .write(async |tx| {
             let deal = deals::require_for_change(ctx, tx, input.opportunity_id).await?;
             let members = members::for_deals(ctx, tx, &[deal.id]).await?;
-            let group: HashSet<Uuid> = members.iter().map(|m| m.id).collect();
+            // Only current members take part in what happens now.
+            let group: HashSet<Uuid> = members.iter().filter(|m| m.is_current()).map(|m| m.id).collect();
             let resolve = |field: &str, refs: &[Ref]| -> AppResult<Vec<Uuid>> {
                 let mut ids = Vec::with_capacity(refs.len());
                 for r in refs {

@@ -168,12 +168,13 @@ impl TryFrom<buying_group_member::Model> for Member {
             bandwidth: parse(T, &row.bandwidth)?,
             notes: row.notes,
             created_at: row.created_at,
+            removed_at: row.removed_at,
         })
     }
 }
 
 /// The member columns, in the order [`decode_member`] reads them.
-pub(super) const MEMBER_COLUMNS: [buying_group_member::Column; 12] = [
+pub(super) const MEMBER_COLUMNS: [buying_group_member::Column; 13] = [
     buying_group_member::Column::Id,
     buying_group_member::Column::OpportunityId,
     buying_group_member::Column::ContactId,
@@ -186,9 +187,10 @@ pub(super) const MEMBER_COLUMNS: [buying_group_member::Column; 12] = [
     buying_group_member::Column::Bandwidth,
     buying_group_member::Column::Notes,
     buying_group_member::Column::CreatedAt,
+    buying_group_member::Column::RemovedAt,
 ];
 
-/// A member from the first 12 columns of a row, by position: boards read hundreds of members,
+/// A member from the first 13 columns of a row, by position: boards read hundreds of members,
 /// and decoding by column name cost more server time than the query itself.
 pub(super) fn decode_member(r: &QueryResult) -> AppResult<Member> {
     let text = |i: usize| -> Result<String, DbErr> { r.try_get_by_index(i) };
@@ -205,6 +207,7 @@ pub(super) fn decode_member(r: &QueryResult) -> AppResult<Member> {
         bandwidth: parse("buying_group_members", &text(9)?)?,
         notes: r.try_get_by_index(10)?,
         created_at: r.try_get_by_index(11)?,
+        removed_at: r.try_get_by_index(12)?,
     })
 }
 
@@ -223,6 +226,7 @@ pub fn member_row(m: &Member) -> buying_group_member::ActiveModel {
         bandwidth: Set(m.bandwidth.as_str().to_owned()),
         notes: Set(m.notes.clone()),
         created_at: Set(m.created_at),
+        removed_at: Set(m.removed_at),
     }
 }
 

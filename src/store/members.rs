@@ -1,5 +1,6 @@
 //! Buying-group members: the people on the customer side who decide a deal.
 
+use chrono::{DateTime, Utc};
 use entity::buying_group_member::{Column, Entity};
 use entity::contact;
 use sea_orm::sea_query::Expr;
@@ -18,8 +19,9 @@ pub async fn get(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<Optio
     scope::find_by_id::<Entity, _>(ctx, conn, id).await
 }
 
-/// The buying groups of several deals, each in the order members were added. Members carry
-/// their contact's name and title, which is all a board shows of the contact.
+/// Every membership of several deals' buying groups, ended ones included (past interactions
+/// name them), each group in the order members were added. Members carry their contact's
+/// name and title, which is all a board shows of the contact.
 pub async fn for_deals(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> AppResult<Vec<Member>> {
     let query = scope::select::<Entity>(ctx)
         .select_only()
@@ -68,24 +70,25 @@ pub async fn for_deals_with_contacts(
 /// One row of [`for_deals_with_contacts`], by column position.
 fn decode_member_and_contact(r: &QueryResult) -> AppResult<(Member, Option<Contact>)> {
     let member = decode_member(r)?;
-    let contact = match r.try_get_by_index::<Option<Uuid>>(12)? {
+    let contact = match r.try_get_by_index::<Option<Uuid>>(13)? {
         Some(id) => Some(Contact {
             id,
-            account_id: r.try_get_by_index(13)?,
-            full_name: r.try_get_by_index(14)?,
-            title: r.try_get_by_index(15)?,
-            email: r.try_get_by_index(16)?,
-            created_at: r.try_get_by_index(17)?,
+            account_id: r.try_get_by_index(14)?,
+            full_name: r.try_get_by_index(15)?,
+            title: r.try_get_by_index(16)?,
+            email: r.try_get_by_index(17)?,
+            created_at: r.try_get_by_index(18)?,
         }),
         None => None,
     };
     Ok((member, contact))
 }
 
-/// How many members a deal's group holds.
+/// How many members a deal's group holds now.
 pub async fn count_for_deal(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<u64> {
     Ok(scope::select::<Entity>(ctx)
         .filter(Column::OpportunityId.eq(deal_id))
+        .filter(Column::RemovedAt.is_null())
         .count(conn)
         .await?)
 }
@@ -96,6 +99,7 @@ pub async fn contact_in_group(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid, 
         .column(Column::Id)
         .filter(Column::OpportunityId.eq(deal_id))
         .filter(Column::ContactId.eq(contact_id))
+        .filter(Column::RemovedAt.is_null())
         .into_tuple::<Uuid>()
         .one(conn)
         .await?;
@@ -126,7 +130,14 @@ pub async fn update(ctx: &TenantCtx, conn: &impl Conn, member: &Member) -> AppRe
     Ok(())
 }
 
-/// Removes a member; their interaction links go with them (foreign-key cascade).
-pub async fn delete(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<u64> {
-    scope::delete_by_id::<Entity>(ctx, conn, id).await
+/// Ends a current membership at `at` (the member and their interaction links stay); returns
+/// how many memberships ended (0 if it had ended already).
+pub async fn end(ctx: &TenantCtx, conn: &impl Conn, id: Uuid, at: DateTime<Utc>) -> AppResult<u64> {
+    let result = scope::update::<Entity>(ctx)
+        .filter(Column::Id.eq(id))
+        .filter(Column::RemovedAt.is_null())
+        .col_expr(Column::RemovedAt, Expr::val(at))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }

@@ -217,7 +217,7 @@ async fn removing_members_and_deleting_interactions_leave_the_rest_intact() {
 }
 
 #[tokio::test]
-#[ignore = "bug: removeBuyingGroupMember hard-deletes the member (store::members::delete, links cascade), so node(id:) stops resolving it and past interactions drop it from participants/about; SPEC §5 keeps both (and asks for BuyingGroupMember.removedAt, absent from the schema)"]
+
 async fn a_removed_member_stays_in_past_interactions_and_still_resolves() {
     let app = TestApp::spawn().await;
     let token = admin("acme");
@@ -238,7 +238,7 @@ async fn a_removed_member_stays_in_past_interactions_and_still_resolves() {
         .ok(
             &token,
             "query($o: ID!, $m: ID!) { opportunity(id: $o) { buyingGroup { id } interactions { edges { node { id participants { id } } } } }
-               member: node(id: $m) { __typename id } }",
+               member: node(id: $m) { __typename id ... on BuyingGroupMember { removedAt contact { fullName } } } }",
             json!({ "o": deal, "m": mb }),
         )
         .await;
@@ -253,10 +253,39 @@ async fn a_removed_member_stays_in_past_interactions_and_still_resolves() {
         "the past meeting still shows who took part"
     );
     assert_eq!(
-        read["member"],
-        json!({ "__typename": "BuyingGroupMember", "id": mb }),
+        read["member"]["id"],
+        json!(mb),
         "node(id:) still resolves the removed member"
     );
+    assert_eq!(read["member"]["contact"]["fullName"], "B Two");
+    assert!(read["member"]["removedAt"].is_string(), "removedAt says when: {read}");
+    // The removal changed the deal's risk inputs: one member counts now.
+    let risk = app
+        .ok(
+            &token,
+            "query($o: ID!) { opportunity(id: $o) { risk { factors { code } } buyingGroup { removedAt } } }",
+            json!({ "o": deal }),
+        )
+        .await;
+    assert_eq!(risk["opportunity"]["buyingGroup"], json!([{ "removedAt": null }]));
+    // A removed member cannot be changed, removed again, or named in a new interaction.
+    for (query, vars) in [
+        (
+            "mutation($id: ID!) { removeBuyingGroupMember(id: $id) }",
+            json!({ "id": mb }),
+        ),
+        (
+            "mutation($id: ID!) { updateBuyingGroupMember(input: {id: $id, stance: CHAMPION}) { id } }",
+            json!({ "id": mb }),
+        ),
+        (
+            "mutation($o: ID!, $p: [ID!]!) { logInteraction(input: {opportunityId: $o, kind: CALL, occurredAt: \"2026-01-20T10:00:00Z\", participantIds: $p}) { id } }",
+            json!({ "o": deal, "p": [mb] }),
+        ),
+    ] {
+        let body = app.gql(&token, query, vars).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{query}: {body}");
+    }
     // Adding the same contact again starts a new membership.
     let again = app.add_member(&token, &deal, &b, "TECHNICAL_EVALUATOR").await;
     assert_ne!(again, mb);

@@ -176,6 +176,7 @@ fn records(clock: &Clock) -> AppResult<(Batch, DemoReport)> {
                 bandwidth: m.bandwidth,
                 notes: m.notes.map(str::to_owned),
                 created_at: record.created_at + minutes(i + 1),
+                removed_at: None,
             };
             member_ids.insert(m.contact, member.id);
             batch.members.push(member);

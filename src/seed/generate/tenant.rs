@@ -302,6 +302,7 @@ impl TenantGenerator {
                     bandwidth: m.bandwidth,
                     notes: m.notes.map(str::to_owned),
                     created_at: m.created_at,
+                    removed_at: None,
                 })
             })
             .collect();

@@ -11,6 +11,8 @@ pub struct Model {
     pub domain: Option<String>,
     pub industry: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The CRM's id of the record, unique per tenant and type when present.
+    pub external_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the membership ended; `None` while the member is in the group.
     pub removed_at: Option<DateTimeUtc>,
+    /// The CRM's id of the record, unique per tenant and type when present.
+    pub external_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

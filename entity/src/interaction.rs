@@ -13,6 +13,8 @@ pub struct Model {
     pub summary: Option<String>,
     pub logged_by: String,
     pub created_at: DateTimeUtc,
+    /// The CRM's id of the record, unique per tenant and type when present.
+    pub external_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -32,6 +32,8 @@ pub struct Model {
     pub risk_group_size: i32,
     /// Members engaged directly in the engagement window at the last assessment.
     pub risk_engaged: i32,
+    /// The CRM's id of the record, unique per tenant and type when present.
+    pub external_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

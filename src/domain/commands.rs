@@ -18,6 +18,8 @@ pub struct CreateAccount {
     pub name: String,
     pub domain: Option<String>,
     pub industry: Option<String>,
+    /// The client's own id for the record (validated: at most 255 characters).
+    pub external_id: Option<String>,
 }
 
 pub struct CreateContact {
@@ -25,6 +27,8 @@ pub struct CreateContact {
     pub full_name: String,
     pub title: Option<String>,
     pub email: Option<String>,
+    /// The client's own id for the record (validated: at most 255 characters).
+    pub external_id: Option<String>,
 }
 
 pub struct CreateDeal {
@@ -37,6 +41,8 @@ pub struct CreateDeal {
     pub expected_close_date: Option<NaiveDate>,
     /// Default: the caller.
     pub owner_id: Option<String>,
+    /// The client's own id for the record (validated: at most 255 characters).
+    pub external_id: Option<String>,
 }
 
 /// Changes to a deal; `None` leaves a field as it is.
@@ -61,6 +67,8 @@ pub struct AddMember {
     pub influence: Option<Influence>,
     pub bandwidth: Option<Bandwidth>,
     pub notes: Option<String>,
+    /// The client's own id for the record (validated: at most 255 characters).
+    pub external_id: Option<String>,
 }
 
 /// Changes to a member; `None` leaves an attribute as it is.
@@ -82,6 +90,8 @@ pub struct LogInteraction {
     pub summary: Option<String>,
     pub participant_ids: Vec<Ref>,
     pub about_ids: Vec<Ref>,
+    /// The client's own id for the record (validated: at most 255 characters).
+    pub external_id: Option<String>,
 }
 
 /// A partial policy: `None` keeps the current value; weights are merged code by code.

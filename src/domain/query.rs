@@ -24,6 +24,8 @@ pub struct DealFilter {
     pub close_date_from: Option<NaiveDate>,
     pub close_date_to: Option<NaiveDate>,
     pub name_contains: Option<String>,
+    /// The deal's external ID is one of these.
+    pub external_ids: Option<Vec<String>>,
 }
 
 impl DealFilter {

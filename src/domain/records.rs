@@ -19,6 +19,8 @@ pub struct Account {
     pub domain: Option<String>,
     pub industry: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The CRM's id of the record (unique per tenant and type), if it came with one.
+    pub external_id: Option<String>,
 }
 
 /// A person at an account.
@@ -30,6 +32,8 @@ pub struct Contact {
     pub title: Option<String>,
     pub email: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The CRM's id of the record (unique per tenant and type), if it came with one.
+    pub external_id: Option<String>,
 }
 
 /// A deal (an opportunity) with its stored risk assessment.
@@ -50,6 +54,8 @@ pub struct Deal {
     /// Optimistic-concurrency version, incremented by every update.
     pub version: i32,
     pub risk: StoredRisk,
+    /// The CRM's id of the record (unique per tenant and type), if it came with one.
+    pub external_id: Option<String>,
 }
 
 /// The assessment stored with a deal (refreshed by every write to its inputs, by policy
@@ -99,6 +105,8 @@ pub struct Member {
     /// When the membership ended (`removeBuyingGroupMember`); `None` while the member is in
     /// the group. An ended membership stays: past interactions still name the person.
     pub removed_at: Option<DateTime<Utc>>,
+    /// The CRM's id of the record (unique per tenant and type), if it came with one.
+    pub external_id: Option<String>,
 }
 
 impl Member {
@@ -119,6 +127,8 @@ pub struct Interaction {
     /// Who logged it (the token's `sub`).
     pub logged_by: String,
     pub created_at: DateTime<Utc>,
+    /// The CRM's id of the record (unique per tenant and type), if it came with one.
+    pub external_id: Option<String>,
 }
 
 /// A member's part in an interaction: a participant (`direct`), or discussed in absence.

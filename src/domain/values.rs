@@ -76,6 +76,31 @@ pub fn optional_short(field: &str, raw: Option<&str>) -> Result<Option<String>, 
     optional_text_limited(field, raw, MAX_NAME_CHARS)
 }
 
+/// Most characters of an external ID.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
+
+/// An optional external ID (the client's own id of a record): trimmed, at most 255 characters.
+pub fn external_id(field: &str, raw: Option<&str>) -> Result<Option<String>, AppError> {
+    optional_text_limited(field, raw, MAX_EXTERNAL_ID_CHARS)
+}
+
+/// Most external IDs one filter may name.
+pub const MAX_EXTERNAL_IDS_PER_FILTER: usize = 1_000;
+
+/// The external IDs a filter names: at most 1,000.
+pub fn external_id_list(field: &str, ids: Vec<String>) -> Result<Vec<String>, AppError> {
+    if ids.len() > MAX_EXTERNAL_IDS_PER_FILTER {
+        return Err(AppError::bad_input(
+            field,
+            format!(
+                "names {} external IDs; the limit is {MAX_EXTERNAL_IDS_PER_FILTER}",
+                ids.len()
+            ),
+        ));
+    }
+    Ok(ids.into_iter().map(|id| id.trim().to_owned()).collect())
+}
+
 /// Optional free text (notes, summaries) of at most 10,000 characters.
 pub fn optional_long(field: &str, raw: Option<&str>) -> Result<Option<String>, AppError> {
     optional_text_limited(field, raw, MAX_TEXT_CHARS)

@@ -24,6 +24,10 @@ impl Account {
     pub async fn id(&self) -> ID {
         encode(Kind::Account, self.0.id)
     }
+    /// Your system's id for it (unique in your tenant among these records), if it has one.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }

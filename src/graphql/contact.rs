@@ -42,7 +42,7 @@ impl Contact {
 
 /// Whether a `contact { … }` selection needs more than the name and title members carry.
 pub fn contact_needs_record(contact: async_graphql::Lookahead<'_>) -> bool {
-    ["account", "email", "createdAt"]
+    ["account", "email", "createdAt", "externalId"]
         .iter()
         .any(|field| contact.field(field).exists())
 }
@@ -70,6 +70,10 @@ impl Contact {
             Contact::Row(row) => row.title.as_deref(),
             Contact::OfMember(member) => member.contact_title.as_deref(),
         }
+    }
+    /// Your system's id for it (unique in your tenant among these records), if it has one.
+    async fn external_id(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.record(ctx).await?.external_id.clone())
     }
     async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.record(ctx).await?.email.clone())

@@ -31,6 +31,8 @@ pub struct OpportunityFilter {
     pub close_date_to: Option<Day>,
     /// Case-insensitive part of the deal's name.
     pub name_contains: Option<String>,
+    /// The deal's external ID is one of these (at most 1,000).
+    pub external_ids: Option<Vec<String>>,
 }
 
 #[derive(InputObject)]
@@ -65,6 +67,10 @@ pub fn deal_filter(filter: Option<OpportunityFilter>) -> AppResult<DealFilter> {
         close_date_from: f.close_date_from.map(|d| d.0),
         close_date_to: f.close_date_to.map(|d| d.0),
         name_contains: f.name_contains,
+        external_ids: f
+            .external_ids
+            .map(|ids| values::external_id_list("filter.externalIds", ids))
+            .transpose()?,
     })
 }
 

@@ -48,6 +48,10 @@ impl Interaction {
     pub async fn id(&self) -> ID {
         encode(Kind::Interaction, self.0.id)
     }
+    /// Your system's id for it (unique in your tenant among these records), if it has one.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
     async fn opportunity(&self, ctx: &Context<'_>) -> Result<Opportunity> {
         let found = scope(ctx)?.loaders.deal(self.0.opportunity_id).await?;
         Ok(Opportunity(found.ok_or_else(|| {

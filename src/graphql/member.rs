@@ -21,6 +21,10 @@ impl BuyingGroupMember {
     pub async fn id(&self) -> ID {
         encode(Kind::BuyingGroupMember, self.0.id)
     }
+    /// Your system's id for it (unique in your tenant among these records), if it has one.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
     /// The person; name and title come with the member, the rest is loaded if asked for.
     async fn contact(&self) -> Contact {
         Contact::OfMember(Arc::clone(&self.0))

@@ -23,6 +23,9 @@ pub struct CreateAccountInput {
     pub name: String,
     pub domain: Option<String>,
     pub industry: Option<String>,
+    /// Your system's id for it (≤ 255 characters), unique per tenant among these records:
+    /// imports upsert by it, and `…ByExternalId` finds the record by it.
+    pub external_id: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -31,6 +34,9 @@ pub struct CreateContactInput {
     pub full_name: String,
     pub title: Option<String>,
     pub email: Option<String>,
+    /// Your system's id for it (≤ 255 characters), unique per tenant among these records:
+    /// imports upsert by it, and `…ByExternalId` finds the record by it.
+    pub external_id: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -46,6 +52,9 @@ pub struct CreateOpportunityInput {
     pub expected_close_date: Option<Day>,
     /// Default: the caller. Only admins may assign deals to someone else.
     pub owner_id: Option<String>,
+    /// Your system's id for it (≤ 255 characters), unique per tenant among these records:
+    /// imports upsert by it, and `…ByExternalId` finds the record by it.
+    pub external_id: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -77,6 +86,9 @@ pub struct AddBuyingGroupMemberInput {
     /// Default `UNKNOWN`.
     pub bandwidth: Option<Bandwidth>,
     pub notes: Option<String>,
+    /// Your system's id for it (≤ 255 characters), unique per tenant among these records:
+    /// imports upsert by it, and `…ByExternalId` finds the record by it.
+    pub external_id: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -101,6 +113,9 @@ pub struct LogInteractionInput {
     pub participant_ids: Vec<ID>,
     /// Members discussed but not present, from this opportunity's buying group.
     pub about_ids: Option<Vec<ID>>,
+    /// Your system's id for it (≤ 255 characters), unique per tenant among these records:
+    /// imports upsert by it, and `…ByExternalId` finds the record by it.
+    pub external_id: Option<String>,
 }
 
 fn maybe<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
@@ -114,6 +129,7 @@ fn maybe<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Optio
 impl From<CreateAccountInput> for commands::CreateAccount {
     fn from(input: CreateAccountInput) -> Self {
         commands::CreateAccount {
+            external_id: input.external_id,
             name: input.name,
             domain: input.domain,
             industry: input.industry,
@@ -124,6 +140,7 @@ impl From<CreateAccountInput> for commands::CreateAccount {
 impl From<CreateContactInput> for commands::CreateContact {
     fn from(input: CreateContactInput) -> Self {
         commands::CreateContact {
+            external_id: input.external_id,
             account_id: ids::decode(Kind::Account, &input.account_id),
             full_name: input.full_name,
             title: input.title,
@@ -135,6 +152,7 @@ impl From<CreateContactInput> for commands::CreateContact {
 impl From<CreateOpportunityInput> for commands::CreateDeal {
     fn from(input: CreateOpportunityInput) -> Self {
         commands::CreateDeal {
+            external_id: input.external_id,
             account_id: ids::decode(Kind::Account, &input.account_id),
             name: input.name,
             amount: input.amount.0,
@@ -164,6 +182,7 @@ impl From<UpdateOpportunityInput> for commands::UpdateDeal {
 impl From<AddBuyingGroupMemberInput> for commands::AddMember {
     fn from(input: AddBuyingGroupMemberInput) -> Self {
         commands::AddMember {
+            external_id: input.external_id,
             opportunity_id: ids::decode(Kind::Opportunity, &input.opportunity_id),
             contact_id: ids::decode(Kind::Contact, &input.contact_id),
             role: input.role.into(),
@@ -194,6 +213,7 @@ impl From<LogInteractionInput> for commands::LogInteraction {
     fn from(input: LogInteractionInput) -> Self {
         let member = |id: &ID| ids::decode(Kind::BuyingGroupMember, id);
         commands::LogInteraction {
+            external_id: input.external_id,
             opportunity_id: ids::decode(Kind::Opportunity, &input.opportunity_id),
             kind: input.kind.into(),
             occurred_at: input.occurred_at.0,

@@ -61,6 +61,27 @@ impl Query {
         Ok(scope(ctx)?.loaders.account(uuid).await?.map(Account))
     }
 
+    /// The account with this external ID; null if there is none in your tenant.
+    async fn account_by_external_id(&self, ctx: &Context<'_>, external_id: String) -> Result<Option<Account>> {
+        let scope = scope(ctx)?;
+        let found = service::accounts::get_by_external_id(&scope.ctx, &scope.services, &external_id).await?;
+        Ok(found.map(|a| Account(Arc::new(a))))
+    }
+
+    /// The contact with this external ID; null if there is none in your tenant.
+    async fn contact_by_external_id(&self, ctx: &Context<'_>, external_id: String) -> Result<Option<Contact>> {
+        let scope = scope(ctx)?;
+        let found = service::contacts::get_by_external_id(&scope.ctx, &scope.services, &external_id).await?;
+        Ok(found.map(|c| Contact::Row(Arc::new(c))))
+    }
+
+    /// The opportunity with this external ID; null if there is none in your tenant.
+    async fn opportunity_by_external_id(&self, ctx: &Context<'_>, external_id: String) -> Result<Option<Opportunity>> {
+        let scope = scope(ctx)?;
+        let found = service::deals::get_by_external_id(&scope.ctx, &scope.services, &external_id).await?;
+        Ok(found.map(|d| Opportunity(Arc::new(d))))
+    }
+
     /// Accounts by name.
     #[graphql(complexity = "page_cost(first, None, child_complexity)")]
     async fn accounts(

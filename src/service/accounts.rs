@@ -13,6 +13,7 @@ use crate::store::{Conn, accounts};
 pub async fn create(ctx: &TenantCtx, svc: &Services, input: CreateAccount) -> AppResult<Account> {
     ctx.require_writer()?;
     let account = Account {
+        external_id: values::external_id("input.externalId", input.external_id.as_deref())?,
         id: Uuid::now_v7(),
         name: values::name("input.name", &input.name)?,
         domain: values::optional_short("input.domain", input.domain.as_deref())?,
@@ -51,4 +52,9 @@ pub(crate) async fn require(ctx: &TenantCtx, conn: &impl Conn, id: Ref) -> AppRe
         None => None,
     };
     found.ok_or(AppError::NotFound("account"))
+}
+
+/// The one with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(ctx: &TenantCtx, svc: &Services, external_id: &str) -> AppResult<Option<Account>> {
+    accounts::get_by_external_id(ctx, svc.store.reader(), external_id.trim()).await
 }

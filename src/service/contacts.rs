@@ -19,6 +19,7 @@ pub async fn create(ctx: &TenantCtx, svc: &Services, input: CreateContact) -> Ap
         .write(async |tx| {
             let account = accounts::require(ctx, tx, input.account_id).await?;
             let contact = Contact {
+                external_id: values::external_id("input.externalId", input.external_id.as_deref())?,
                 id: Uuid::now_v7(),
                 account_id: account.id,
                 full_name,
@@ -49,4 +50,9 @@ pub async fn page_for_account(
     let db = svc.store.reader();
     let page = contacts::page_for_account(ctx, db, account_id, &window);
     counted(page, contacts::count_for_account(ctx, db, account_id), with_total).await
+}
+
+/// The one with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(ctx: &TenantCtx, svc: &Services, external_id: &str) -> AppResult<Option<Contact>> {
+    contacts::get_by_external_id(ctx, svc.store.reader(), external_id.trim()).await
 }

@@ -32,6 +32,7 @@ pub async fn create(ctx: &TenantCtx, svc: &Services, input: CreateDeal) -> AppRe
             let at = now();
             let stage = input.stage.unwrap_or(Stage::Prospecting);
             let deal = Deal {
+                external_id: values::external_id("input.externalId", input.external_id.as_deref())?,
                 id: Uuid::now_v7(),
                 account_id: account.id,
                 name,
@@ -238,4 +239,9 @@ pub fn newest<T: Clone>(list: &[T], last: Option<i32>) -> AppResult<Vec<T>> {
 /// deals, in one read.
 pub async fn histories(ctx: &TenantCtx, svc: &Services, deal_ids: &[Uuid]) -> AppResult<HashMap<Uuid, DealHistory>> {
     history::for_deals(ctx, svc.store.reader(), deal_ids).await
+}
+
+/// The one with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(ctx: &TenantCtx, svc: &Services, external_id: &str) -> AppResult<Option<Deal>> {
+    opportunities::get_by_external_id(ctx, svc.store.reader(), external_id.trim()).await
 }

@@ -40,6 +40,7 @@ pub async fn add(ctx: &TenantCtx, svc: &Services, input: AddMember) -> AppResult
             }
             let at = now();
             let member = Member {
+                external_id: values::external_id("input.externalId", input.external_id.as_deref())?,
                 id: Uuid::now_v7(),
                 opportunity_id: deal.id,
                 contact_id: contact.id,

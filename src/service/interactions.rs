@@ -79,6 +79,7 @@ pub async fn log(ctx: &TenantCtx, svc: &Services, input: LogInteraction) -> AppR
                 ));
             }
             let interaction = Interaction {
+                external_id: values::external_id("input.externalId", input.external_id.as_deref())?,
                 id: Uuid::now_v7(),
                 opportunity_id: deal.id,
                 kind: input.kind,

@@ -55,3 +55,8 @@ pub async fn count(ctx: &TenantCtx, conn: &impl Conn, name_contains: Option<&str
 pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, account: &Account) -> AppResult<()> {
     scope::insert_one(ctx, conn, account_row(account)).await
 }
+
+/// The account with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(ctx: &TenantCtx, conn: &impl Conn, external_id: &str) -> AppResult<Option<Account>> {
+    scope::find_by_external_id::<entity::account::Entity, _>(ctx, conn, external_id).await
+}

@@ -50,3 +50,8 @@ pub async fn count_for_account(ctx: &TenantCtx, conn: &impl Conn, account_id: Uu
 pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, contact: &Contact) -> AppResult<()> {
     scope::insert_one(ctx, conn, contact_row(contact)).await
 }
+
+/// The contact with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(ctx: &TenantCtx, conn: &impl Conn, external_id: &str) -> AppResult<Option<Contact>> {
+    scope::find_by_external_id::<entity::contact::Entity, _>(ctx, conn, external_id).await
+}

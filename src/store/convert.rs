@@ -51,6 +51,7 @@ impl TryFrom<account::Model> for Account {
     fn try_from(row: account::Model) -> AppResult<Account> {
         Ok(Account {
             id: row.id,
+            external_id: row.external_id,
             name: row.name,
             domain: row.domain,
             industry: row.industry,
@@ -63,6 +64,7 @@ pub fn account_row(a: &Account) -> account::ActiveModel {
     account::ActiveModel {
         tenant_id: NotSet,
         id: Set(a.id),
+        external_id: Set(a.external_id.clone()),
         name: Set(a.name.clone()),
         domain: Set(a.domain.clone()),
         industry: Set(a.industry.clone()),
@@ -75,6 +77,7 @@ impl TryFrom<contact::Model> for Contact {
     fn try_from(row: contact::Model) -> AppResult<Contact> {
         Ok(Contact {
             id: row.id,
+            external_id: row.external_id,
             account_id: row.account_id,
             full_name: row.full_name,
             title: row.title,
@@ -88,6 +91,7 @@ pub fn contact_row(c: &Contact) -> contact::ActiveModel {
     contact::ActiveModel {
         tenant_id: NotSet,
         id: Set(c.id),
+        external_id: Set(c.external_id.clone()),
         account_id: Set(c.account_id),
         full_name: Set(c.full_name.clone()),
         title: Set(c.title.clone()),
@@ -102,6 +106,7 @@ impl TryFrom<opportunity::Model> for Deal {
         const T: &str = "opportunities";
         Ok(Deal {
             id: row.id,
+            external_id: row.external_id,
             account_id: row.account_id,
             name: row.name,
             owner_id: row.owner_id,
@@ -130,6 +135,7 @@ pub fn deal_row(d: &Deal) -> opportunity::ActiveModel {
     opportunity::ActiveModel {
         tenant_id: NotSet,
         id: Set(d.id),
+        external_id: Set(d.external_id.clone()),
         account_id: Set(d.account_id),
         name: Set(d.name.clone()),
         owner_id: Set(d.owner_id.clone()),
@@ -157,6 +163,7 @@ impl TryFrom<buying_group_member::Model> for Member {
         const T: &str = "buying_group_members";
         Ok(Member {
             id: row.id,
+            external_id: row.external_id,
             opportunity_id: row.opportunity_id,
             contact_id: row.contact_id,
             contact_name: row.contact_name,
@@ -174,7 +181,7 @@ impl TryFrom<buying_group_member::Model> for Member {
 }
 
 /// The member columns, in the order [`decode_member`] reads them.
-pub(super) const MEMBER_COLUMNS: [buying_group_member::Column; 13] = [
+pub(super) const MEMBER_COLUMNS: [buying_group_member::Column; 14] = [
     buying_group_member::Column::Id,
     buying_group_member::Column::OpportunityId,
     buying_group_member::Column::ContactId,
@@ -188,9 +195,10 @@ pub(super) const MEMBER_COLUMNS: [buying_group_member::Column; 13] = [
     buying_group_member::Column::Notes,
     buying_group_member::Column::CreatedAt,
     buying_group_member::Column::RemovedAt,
+    buying_group_member::Column::ExternalId,
 ];
 
-/// A member from the first 13 columns of a row, by position: boards read hundreds of members,
+/// A member from the first 14 columns of a row, by position: boards read hundreds of members,
 /// and decoding by column name cost more server time than the query itself.
 pub(super) fn decode_member(r: &QueryResult) -> AppResult<Member> {
     let text = |i: usize| -> Result<String, DbErr> { r.try_get_by_index(i) };
@@ -208,6 +216,7 @@ pub(super) fn decode_member(r: &QueryResult) -> AppResult<Member> {
         notes: r.try_get_by_index(10)?,
         created_at: r.try_get_by_index(11)?,
         removed_at: r.try_get_by_index(12)?,
+        external_id: r.try_get_by_index(13)?,
     })
 }
 
@@ -215,6 +224,7 @@ pub fn member_row(m: &Member) -> buying_group_member::ActiveModel {
     buying_group_member::ActiveModel {
         tenant_id: NotSet,
         id: Set(m.id),
+        external_id: Set(m.external_id.clone()),
         opportunity_id: Set(m.opportunity_id),
         contact_id: Set(m.contact_id),
         contact_name: Set(m.contact_name.clone()),
@@ -235,6 +245,7 @@ impl TryFrom<interaction::Model> for Interaction {
     fn try_from(row: interaction::Model) -> AppResult<Interaction> {
         Ok(Interaction {
             id: row.id,
+            external_id: row.external_id,
             opportunity_id: row.opportunity_id,
             kind: parse("interactions", &row.kind)?,
             occurred_at: row.occurred_at,
@@ -249,6 +260,7 @@ pub fn interaction_row(i: &Interaction) -> interaction::ActiveModel {
     interaction::ActiveModel {
         tenant_id: NotSet,
         id: Set(i.id),
+        external_id: Set(i.external_id.clone()),
         opportunity_id: Set(i.opportunity_id),
         kind: Set(i.kind.as_str().to_owned()),
         occurred_at: Set(i.occurred_at),
@@ -435,6 +447,7 @@ mod tests {
     fn a_stored_enum_that_names_nothing_is_an_internal_error_naming_the_table() {
         let now = Utc::now();
         let row = interaction::Model {
+            external_id: None,
             tenant_id: "t".into(),
             id: Uuid::now_v7(),
             opportunity_id: Uuid::now_v7(),

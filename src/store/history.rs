@@ -46,6 +46,8 @@ struct Branch {
     member: SimpleExpr,
     dates: [SimpleExpr; 2],
     flag: SimpleExpr,
+    /// An interaction's external ID (last, so that the other positions stay put).
+    external_id: SimpleExpr,
 }
 
 impl Branch {
@@ -71,6 +73,7 @@ impl Branch {
             .column_as(d1, "date1")
             .column_as(d2, "date2")
             .column_as(self.flag, "flag")
+            .column_as(self.external_id, "external_id")
             .filter(deal_column.is_in(deal_ids.iter().copied()))
             .into_query()
     }
@@ -96,6 +99,7 @@ pub async fn for_deals(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> 
         member: null("uuid"),
         dates: [null("date"), null("date")],
         flag: null("boolean"),
+        external_id: Expr::col(I::ExternalId),
     }
     .select::<interaction::Entity>(ctx, I::OpportunityId, deal_ids);
     let links = Branch {
@@ -108,6 +112,7 @@ pub async fn for_deals(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> 
         member: Expr::col(L::MemberId),
         dates: [null("date"), null("date")],
         flag: Expr::col(L::Direct),
+        external_id: null("text"),
     }
     .select::<interaction_member::Entity>(ctx, L::OpportunityId, deal_ids);
     let stages = Branch {
@@ -120,6 +125,7 @@ pub async fn for_deals(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> 
         member: null("uuid"),
         dates: [null("date"), null("date")],
         flag: null("boolean"),
+        external_id: null("text"),
     }
     .select::<stage_change::Entity>(ctx, S::OpportunityId, deal_ids);
     let closes = Branch {
@@ -132,6 +138,7 @@ pub async fn for_deals(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> 
         member: null("uuid"),
         dates: [Expr::col(C::FromDate), Expr::col(C::ToDate)],
         flag: null("boolean"),
+        external_id: null("text"),
     }
     .select::<close_date_change::Entity>(ctx, C::OpportunityId, deal_ids);
     query
@@ -183,6 +190,7 @@ fn decode(row: &QueryResult, deal: Uuid, history: &mut DealHistory) -> AppResult
                 summary: row.try_get_by_index(5)?,
                 logged_by: row.try_get_by_index(6)?,
                 created_at: row.try_get_by_index(7)?,
+                external_id: row.try_get_by_index(12)?,
             }));
         }
         LINK => history.links.push(Link {

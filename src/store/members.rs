@@ -54,6 +54,7 @@ pub async fn for_deals_with_contacts(
             contact::Column::Title,
             contact::Column::Email,
             contact::Column::CreatedAt,
+            contact::Column::ExternalId,
         ])
         .join(JoinType::LeftJoin, member_contact)
         .filter(Column::OpportunityId.is_in(deal_ids.iter().copied()))
@@ -70,14 +71,15 @@ pub async fn for_deals_with_contacts(
 /// One row of [`for_deals_with_contacts`], by column position.
 fn decode_member_and_contact(r: &QueryResult) -> AppResult<(Member, Option<Contact>)> {
     let member = decode_member(r)?;
-    let contact = match r.try_get_by_index::<Option<Uuid>>(13)? {
+    let contact = match r.try_get_by_index::<Option<Uuid>>(14)? {
         Some(id) => Some(Contact {
             id,
-            account_id: r.try_get_by_index(14)?,
-            full_name: r.try_get_by_index(15)?,
-            title: r.try_get_by_index(16)?,
-            email: r.try_get_by_index(17)?,
-            created_at: r.try_get_by_index(18)?,
+            account_id: r.try_get_by_index(15)?,
+            full_name: r.try_get_by_index(16)?,
+            title: r.try_get_by_index(17)?,
+            email: r.try_get_by_index(18)?,
+            created_at: r.try_get_by_index(19)?,
+            external_id: r.try_get_by_index(20)?,
         }),
         None => None,
     };

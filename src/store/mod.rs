@@ -208,6 +208,10 @@ pub fn constraint_error(err: DbErr) -> AppError {
         {
             AppError::bad_input("input.contactId", "this contact is already in the buying group")
         }
+        Some(SqlErr::UniqueConstraintViolation(msg)) if msg.contains("external_id") => AppError::bad_input(
+            "input.externalId",
+            "this external ID is already used by another record of this kind",
+        ),
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
             // A parent vanished between our check and the insert (a concurrent delete).
             AppError::NotFound("referenced record")

@@ -92,6 +92,9 @@ pub fn condition(filter: &DealFilter) -> Condition {
     if let Some(currency) = &filter.currency {
         c = c.add(Column::Currency.eq(currency.as_str()));
     }
+    if let Some(ids) = &filter.external_ids {
+        c = c.add(Column::ExternalId.is_in(ids.iter().map(String::as_str)));
+    }
     if let Some(from) = filter.close_date_from {
         c = c.add(Column::ExpectedCloseDate.gte(from));
     }
@@ -257,4 +260,9 @@ pub async fn open_after(ctx: &TenantCtx, conn: &impl Conn, after: Option<Uuid>, 
         .into_iter()
         .map(Deal::try_from)
         .collect()
+}
+
+/// The opportunity with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(ctx: &TenantCtx, conn: &impl Conn, external_id: &str) -> AppResult<Option<Deal>> {
+    scope::find_by_external_id::<entity::opportunity::Entity, _>(ctx, conn, external_id).await
 }

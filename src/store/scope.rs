@@ -51,6 +51,43 @@ tenant_tables!(
     interaction_member, risk_policy
 );
 
+/// An entity whose rows may carry an external ID (the client's own id), unique per tenant.
+pub trait HasExternalId: HasId {
+    fn external_id_column() -> Self::Column;
+}
+
+macro_rules! external_id_tables {
+    ($($table:ident),+) => {
+        $(
+            impl HasExternalId for entity::$table::Entity {
+                fn external_id_column() -> Self::Column {
+                    entity::$table::Column::ExternalId
+                }
+            }
+        )+
+    };
+}
+
+external_id_tables!(account, contact, opportunity, buying_group_member, interaction);
+
+/// The record with this external ID in the caller's tenant, converted; `None` if none.
+pub async fn find_by_external_id<E, T>(
+    ctx: &TenantCtx,
+    conn: &impl ConnectionTrait,
+    external_id: &str,
+) -> AppResult<Option<T>>
+where
+    E: HasExternalId,
+    T: TryFrom<E::Model, Error = AppError>,
+{
+    select::<E>(ctx)
+        .filter(E::external_id_column().eq(external_id))
+        .one(conn)
+        .await?
+        .map(T::try_from)
+        .transpose()
+}
+
 /// The records with these ids in the caller's tenant (those that exist there), converted.
 pub async fn find_by_ids<E, T>(ctx: &TenantCtx, conn: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<T>>
 where
@@ -136,7 +173,10 @@ where
     A: ActiveModelTrait + Send,
     A::Entity: TenantScoped,
 {
-    insert_many(ctx, [row]).exec_without_returning(conn).await?;
+    insert_many(ctx, [row])
+        .exec_without_returning(conn)
+        .await
+        .map_err(super::constraint_error)?;
     Ok(())
 }
 

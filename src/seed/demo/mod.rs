@@ -124,6 +124,7 @@ fn records(clock: &Clock) -> AppResult<(Batch, DemoReport)> {
         let created = clock.at(account.since);
         let id = Uuid::now_v7();
         batch.accounts.push(Account {
+            external_id: None,
             id,
             name: account.name.to_owned(),
             domain: Some(account.domain.to_owned()),
@@ -133,6 +134,7 @@ fn records(clock: &Clock) -> AppResult<(Batch, DemoReport)> {
         account_ids.insert(account.name, id);
         for (i, (full_name, title)) in account.contacts.iter().enumerate() {
             let contact = Contact {
+                external_id: None,
                 id: Uuid::now_v7(),
                 account_id: id,
                 full_name: (*full_name).to_owned(),
@@ -164,6 +166,7 @@ fn records(clock: &Clock) -> AppResult<(Batch, DemoReport)> {
                 .get(&(deal.account, m.contact))
                 .ok_or_else(|| bad_data(deal.name, m.contact))?;
             let member = Member {
+                external_id: None,
                 id: Uuid::now_v7(),
                 opportunity_id: record.id,
                 contact_id,
@@ -186,6 +189,7 @@ fn records(clock: &Clock) -> AppResult<(Batch, DemoReport)> {
         for touch in deal.log {
             let occurred_at = clock.at(touch.days_ago);
             let interaction = Interaction {
+                external_id: None,
                 id: Uuid::now_v7(),
                 opportunity_id: record.id,
                 kind: touch.kind,
@@ -224,6 +228,7 @@ fn records(clock: &Clock) -> AppResult<(Batch, DemoReport)> {
 fn deal_record(clock: &Clock, deal: &content::Deal, account_id: Uuid, batch: &mut Batch) -> Deal {
     let created = clock.at(deal.created);
     let mut record = Deal {
+        external_id: None,
         id: Uuid::now_v7(),
         account_id,
         name: deal.name.to_owned(),

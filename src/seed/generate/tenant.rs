@@ -156,6 +156,7 @@ impl TenantGenerator {
             let created = self.anchor - TimeDelta::seconds(rng.random_range(self.days * DAY..(self.days + 365) * DAY));
             let id = Self::id(rng, created);
             batch.accounts.push(Account {
+                external_id: None,
                 id,
                 name: name.clone(),
                 domain: Some(domain.clone()),
@@ -174,6 +175,7 @@ impl TenantGenerator {
                     title,
                 };
                 batch.contacts.push(Contact {
+                    external_id: None,
                     id: person.id,
                     account_id: id,
                     full_name: person.name.clone(),
@@ -241,6 +243,7 @@ impl TenantGenerator {
             .unwrap_or(created)
             .max(created);
         let deal = Deal {
+            external_id: None,
             id,
             account_id: company.id,
             name,
@@ -290,6 +293,7 @@ impl TenantGenerator {
             .map(|m| {
                 let person = &company.people[m.person];
                 Arc::new(Member {
+                    external_id: None,
                     id: m.id,
                     opportunity_id: id,
                     contact_id: person.id,
@@ -322,6 +326,7 @@ impl TenantGenerator {
             history.links.extend(t.participants.iter().map(|i| link(*i, true)));
             history.links.extend(t.about.iter().map(|i| link(*i, false)));
             history.interactions.push(Arc::new(Interaction {
+                external_id: None,
                 id: t.id,
                 opportunity_id: id,
                 kind: t.kind,

@@ -27,6 +27,10 @@ pub enum Command {
     Schema,
     /// Load the demo tenant `demo` (into any database; it refuses if `demo` already has data).
     Demo,
+    /// Import an NDJSON record stream into a tenant (SPEC §7): every record upserted by its
+    /// external ID, history replaced, touched deals re-assessed. Prints the summary as JSON;
+    /// exits non-zero when a record was rejected.
+    Import(ImportArgs),
     /// Generate the benchmark data set (SPEC §6) into the configured database: seeded and
     /// reproducible, written in bulk, with stored risk for every deal.
     Generate(GenerateArgs),
@@ -72,6 +76,21 @@ pub struct GenerateArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tenant to import into.
+    #[arg(long)]
+    pub tenant: String,
+    /// The whole stream is one unit: nothing is written if any record is rejected.
+    #[arg(long)]
+    pub atomic: bool,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// The NDJSON file, or `-` for standard input.
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +171,12 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "DEALGRAPH_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest accepted `POST /import` body, in bytes (read as a stream, never held whole).
+    #[arg(long, env = "DEALGRAPH_MAX_IMPORT_BYTES", default_value_t = 1 << 30)]
+    pub max_import_bytes: u64,
+    /// Seconds before a `POST /import` is abandoned.
+    #[arg(long, env = "DEALGRAPH_IMPORT_TIMEOUT_SECS", default_value_t = 3600)]
+    pub import_timeout_secs: u64,
     /// Seconds before a request is abandoned.
     #[arg(long, env = "DEALGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

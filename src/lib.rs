@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod ingest;
 pub mod seed;
 pub mod service;
 pub mod startup;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use dealgraph::auth::Verifier;
-use dealgraph::config::{Cli, Command, Config, GenerateArgs, TokenArgs};
+use dealgraph::config::{Cli, Command, Config, GenerateArgs, ImportArgs, TokenArgs};
 use dealgraph::seed::demo;
 use dealgraph::startup::{self, Server};
 use dealgraph::store::{Store, scope};
@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Token(args) => mint_token(&cli.config, &args),
         Command::Demo => load_demo(&cli.config).await,
         Command::Generate(args) => generate(&cli.config, &args).await,
+        Command::Import(args) => import(&cli.config, &args).await,
         Command::Schema => {
             print!("{}", dealgraph::graphql::sdl());
             Ok(())
@@ -117,6 +118,63 @@ async fn load_demo(config: &Config) -> anyhow::Result<()> {
 }
 
 /// `dealgraph generate`: writes the benchmark data set and prints what it wrote.
+/// `dealgraph import`: straight into `DATABASE_URL`, progress on stderr, the summary as JSON
+/// on stdout; an error exit when anything was rejected.
+async fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
+    use dealgraph::ingest;
+    use tokio::io::{AsyncBufRead, BufReader};
+    let ctx = ingest::operator(&args.tenant)?;
+    let input: Box<dyn AsyncBufRead + Unpin + Send> = if args.path.as_os_str() == "-" {
+        Box::new(BufReader::new(tokio::io::stdin()))
+    } else {
+        let file = tokio::fs::File::open(&args.path)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", args.path.display()))?;
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    let store = startup::connect(config).await?;
+    let bar = if args.no_progress {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    let started = std::time::Instant::now();
+    let mut progress = |summary: &ingest::Summary| {
+        let rate = summary.read() as f64 / started.elapsed().as_secs_f64().max(0.001);
+        bar.set_message(format!(
+            "{} records ({rate:.0}/s), {} rejected",
+            summary.read(),
+            summary.rejected
+        ));
+        bar.tick();
+    };
+    let outcome = ingest::ndjson(
+        &ctx,
+        &store,
+        input,
+        ingest::Options { atomic: args.atomic },
+        &mut progress,
+    )
+    .await;
+    bar.finish_and_clear();
+    store.close().await;
+    let summary = outcome?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    if summary.rejected > 0 {
+        anyhow::bail!(
+            "{} of {} records rejected{}",
+            summary.rejected,
+            summary.read(),
+            if summary.rolled_back {
+                "; nothing was written (--atomic)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
 async fn generate(config: &Config, args: &GenerateArgs) -> anyhow::Result<()> {
     let store = startup::connect(config).await?;
     let plan = dealgraph::seed::generate::Plan {

@@ -62,12 +62,14 @@ impl Server {
                 max_queued: config.tenant_max_queued,
                 wait: Duration::from_millis(config.tenant_queue_wait_ms),
             })),
+            max_import_bytes: config.max_import_bytes,
         };
         let router = http::router(
             state,
             HttpLimits {
                 max_body_bytes: config.max_body_bytes,
                 request_timeout: Duration::from_secs(config.request_timeout_secs),
+                import_timeout: Duration::from_secs(config.import_timeout_secs),
                 cors_origins: config.cors_origins.clone(),
             },
         );

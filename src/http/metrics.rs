@@ -82,7 +82,7 @@ pub fn record_rate_limited() {
 
 pub fn record_http(path: &str, status: u16) {
     let path = match path {
-        "/graphql" | "/healthz" | "/readyz" | "/metrics" => path.to_owned(),
+        "/graphql" | "/import" | "/healthz" | "/readyz" | "/metrics" => path.to_owned(),
         _ => "other".to_owned(),
     };
     metrics::counter!("dealgraph_http_responses_total", "path" => path, "status" => status.to_string()).increment(1);

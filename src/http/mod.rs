@@ -2,6 +2,7 @@
 
 pub mod documents;
 pub mod graphiql;
+pub mod import;
 pub mod metrics;
 pub mod share;
 
@@ -43,11 +44,15 @@ pub struct AppState {
     pub documents: Arc<documents::Documents>,
     /// Each tenant's share of the server.
     pub shares: Arc<share::TenantShares>,
+    /// Largest accepted `POST /import` body, in bytes.
+    pub max_import_bytes: u64,
 }
 
 pub struct HttpLimits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// `POST /import` has its own timeout (a large pipeline takes minutes).
+    pub import_timeout: Duration,
     pub cors_origins: Vec<String>,
 }
 
@@ -61,6 +66,16 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             .unwrap_or("-");
         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
     });
+    // Imports stream their bodies (no body limit of requests; their own, counted as read)
+    // and take their own time.
+    let import = Router::new()
+        .route("/import", axum::routing::post(import::import))
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::disable())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.import_timeout,
+        ));
     let mut app = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{name}", get(graphiql::asset))
@@ -73,6 +88,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .merge(import)
         .layer(middleware::from_fn(count_responses));
     if !limits.cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = limits
@@ -426,6 +442,12 @@ async fn execute(
         let parts: Result<Vec<String>, _> = responses.iter().map(response_json).collect();
         parts.map(|parts| format!("[{}]", parts.join(",")))
     };
+    json_response(status, media, body)
+}
+
+/// A JSON body already serialized, with its status and media type (or `INTERNAL` if it
+/// could not be serialized).
+fn json_response(status: StatusCode, media: MediaType, body: serde_json::Result<String>) -> Response {
     match body {
         Ok(body) => {
             let mut response = (status, body).into_response();

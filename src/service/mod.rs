@@ -47,6 +47,11 @@ impl Services {
         }
     }
 
+    /// The store, for the bulk paths that write through it directly (imports).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// True when the database answers.
     pub async fn ready(&self) -> bool {
         self.store.ping().await

@@ -189,6 +189,21 @@ pub(crate) async fn refresh_deal_by_id(
     Ok(())
 }
 
+/// Re-assesses the deals of `ids` (an import's), inside the caller's transaction, as at `at`,
+/// whatever their stored assessment. Returns how many stored assessments changed.
+pub(crate) async fn refresh_deals_by_id(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    ids: &[Uuid],
+    at: DateTime<Utc>,
+) -> AppResult<usize> {
+    let policy = policy::get(ctx, conn).await?;
+    let deals = opportunities::get_many(ctx, conn, ids).await?;
+    let records = load_records(ctx, conn, deals).await?;
+    let (_, changed) = refresh_records(ctx, conn, records, &policy, at, Overwrite::Always).await?;
+    Ok(changed)
+}
+
 /// Re-assesses, inside the caller's transaction, the batch of the tenant's open deals after
 /// `after` (by id) that existed at `at`, as at `at` (with `IfNotNewer`, leaving a deal whose
 /// stored assessment is newer as it is).

@@ -60,3 +60,8 @@ pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, account: &Account) -> App
 pub async fn get_by_external_id(ctx: &TenantCtx, conn: &impl Conn, external_id: &str) -> AppResult<Option<Account>> {
     scope::find_by_external_id::<entity::account::Entity, _>(ctx, conn, external_id).await
 }
+
+/// Overwrites a stored account with `account` (same id).
+pub async fn overwrite(ctx: &TenantCtx, conn: &impl Conn, account: &Account) -> AppResult<()> {
+    scope::overwrite(ctx, conn, account_row(account)).await
+}

@@ -55,3 +55,8 @@ pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, contact: &Contact) -> App
 pub async fn get_by_external_id(ctx: &TenantCtx, conn: &impl Conn, external_id: &str) -> AppResult<Option<Contact>> {
     scope::find_by_external_id::<entity::contact::Entity, _>(ctx, conn, external_id).await
 }
+
+/// Overwrites a stored contact with `contact` (same id).
+pub async fn overwrite(ctx: &TenantCtx, conn: &impl Conn, contact: &Contact) -> AppResult<()> {
+    scope::overwrite(ctx, conn, contact_row(contact)).await
+}

@@ -77,3 +77,27 @@ pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, interaction: &Interaction
 pub async fn delete(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<u64> {
     scope::delete_by_id::<Entity>(ctx, conn, id).await
 }
+
+/// The interaction with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    external_id: &str,
+) -> AppResult<Option<Interaction>> {
+    scope::find_by_external_id::<Entity, _>(ctx, conn, external_id).await
+}
+
+/// Overwrites a stored interaction with `interaction` (same id) and replaces its links.
+pub async fn overwrite(ctx: &TenantCtx, conn: &impl Conn, interaction: &Interaction, links: &[Link]) -> AppResult<()> {
+    scope::overwrite(ctx, conn, interaction_row(interaction)).await?;
+    scope::delete::<interaction_member::Entity>(ctx)
+        .filter(interaction_member::Column::InteractionId.eq(interaction.id))
+        .exec(conn)
+        .await?;
+    if !links.is_empty() {
+        scope::insert_many(ctx, links.iter().map(link_row))
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}

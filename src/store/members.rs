@@ -143,3 +143,13 @@ pub async fn end(ctx: &TenantCtx, conn: &impl Conn, id: Uuid, at: DateTime<Utc>)
         .await?;
     Ok(result.rows_affected)
 }
+
+/// The member with this external ID, if it exists in the caller's tenant.
+pub async fn get_by_external_id(ctx: &TenantCtx, conn: &impl Conn, external_id: &str) -> AppResult<Option<Member>> {
+    scope::find_by_external_id::<Entity, _>(ctx, conn, external_id).await
+}
+
+/// Overwrites a stored member with `member` (same id).
+pub async fn overwrite(ctx: &TenantCtx, conn: &impl Conn, member: &Member) -> AppResult<()> {
+    scope::overwrite(ctx, conn, member_row(member)).await
+}

@@ -2,7 +2,7 @@
 
 use entity::account;
 use entity::opportunity::{Column, Entity};
-use entity::stage_change;
+use entity::{close_date_change, stage_change};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
@@ -265,4 +265,63 @@ pub async fn open_after(ctx: &TenantCtx, conn: &impl Conn, after: Option<Uuid>, 
 /// The opportunity with this external ID, if it exists in the caller's tenant.
 pub async fn get_by_external_id(ctx: &TenantCtx, conn: &impl Conn, external_id: &str) -> AppResult<Option<Deal>> {
     scope::find_by_external_id::<entity::opportunity::Entity, _>(ctx, conn, external_id).await
+}
+
+/// Overwrites a stored deal with `deal` (same id), its stored assessment included.
+pub async fn overwrite(ctx: &TenantCtx, conn: &impl Conn, deal: &Deal) -> AppResult<()> {
+    scope::overwrite(ctx, conn, deal_row(deal)).await
+}
+
+/// A deal's whole stage and close-date history, oldest first.
+pub async fn histories(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_id: Uuid,
+) -> AppResult<(Vec<StageChange>, Vec<CloseDateChange>)> {
+    let mut stages: Vec<StageChange> = scope::select::<stage_change::Entity>(ctx)
+        .filter(stage_change::Column::OpportunityId.eq(deal_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(StageChange::try_from)
+        .collect::<AppResult<_>>()?;
+    stages.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    let mut closes: Vec<CloseDateChange> = scope::select::<close_date_change::Entity>(ctx)
+        .filter(close_date_change::Column::OpportunityId.eq(deal_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(CloseDateChange::try_from)
+        .collect::<AppResult<_>>()?;
+    closes.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    Ok((stages, closes))
+}
+
+/// Replaces a deal's stage and close-date history with these lists.
+pub async fn replace_histories(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_id: Uuid,
+    stages: &[StageChange],
+    closes: &[CloseDateChange],
+) -> AppResult<()> {
+    scope::delete::<stage_change::Entity>(ctx)
+        .filter(stage_change::Column::OpportunityId.eq(deal_id))
+        .exec(conn)
+        .await?;
+    scope::delete::<close_date_change::Entity>(ctx)
+        .filter(close_date_change::Column::OpportunityId.eq(deal_id))
+        .exec(conn)
+        .await?;
+    if !stages.is_empty() {
+        scope::insert_many(ctx, stages.iter().map(stage_change_row))
+            .exec_without_returning(conn)
+            .await?;
+    }
+    if !closes.is_empty() {
+        scope::insert_many(ctx, closes.iter().map(close_date_change_row))
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -167,6 +167,22 @@ where
     A::Entity::insert_many(rows.into_iter().map(|row| owned(ctx, row)))
 }
 
+/// Overwrites the caller's tenant's row with `row`'s id with every column `row` sets (imports
+/// that upsert a record they found by its external ID). A row of another tenant is never
+/// touched: the tenant is part of the key.
+pub async fn overwrite<A>(ctx: &TenantCtx, conn: &impl ConnectionTrait, row: A) -> AppResult<()>
+where
+    A: ActiveModelTrait + Send,
+    A::Entity: TenantScoped,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    A::Entity::update(owned(ctx, row))
+        .exec(conn)
+        .await
+        .map_err(super::constraint_error)?;
+    Ok(())
+}
+
 /// `INSERT` of one row stamped with the caller's tenant (nothing read back).
 pub async fn insert_one<A>(ctx: &TenantCtx, conn: &impl ConnectionTrait, row: A) -> AppResult<()>
 where

@@ -14,6 +14,7 @@ mod flow;
 mod generate;
 mod harness;
 mod http;
+mod import;
 mod limits;
 mod over_http;
 mod pagination;

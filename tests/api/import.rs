@@ -1,0 +1,250 @@
+//! Import (SPEC §7): an NDJSON record stream over `POST /import` and `dealgraph import`,
+//! upserted by external ID, history replaced, bad records reported by line, `atomic`.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn date_in(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A small pipeline with months of history, and three bad lines (5, 13 and 17).
+fn stream() -> String {
+    let lines = [
+        json!({ "type": "account", "externalId": "A1", "name": "Globex", "domain": "globex.com", "createdAt": days_ago(400) }),
+        json!({ "type": "contact", "externalId": "C1", "account": "A1", "fullName": "Dana Ruiz", "title": "Controller" }),
+        json!({ "type": "contact", "externalId": "C2", "account": "A1", "fullName": "Priya Shah", "title": "VP Operations" }),
+        json!({ "type": "contact", "externalId": "C3", "account": "A1", "fullName": "Zoë Ångström", "title": "IT Lead" }),
+        // 5: an unknown account.
+        json!({ "type": "contact", "externalId": "C9", "account": "NOPE", "fullName": "Nobody" }),
+        json!({ "type": "opportunity", "externalId": "O1", "account": "A1", "name": "Globex expansion", "amount": "125000.00",
+                "currency": "USD", "stage": "NEGOTIATION", "createdAt": days_ago(200) }),
+        json!({ "type": "member", "opportunity": "O1", "contact": "C1", "role": "ECONOMIC_BUYER", "canVeto": true, "stance": "OPPOSED" }),
+        json!({ "type": "member", "opportunity": "O1", "contact": "C2", "role": "SPONSOR", "stance": "SUPPORTIVE" }),
+        json!({ "type": "stage_change", "opportunity": "O1", "to": "DISCOVERY", "at": days_ago(200) }),
+        json!({ "type": "stage_change", "opportunity": "O1", "to": "EVALUATION", "at": days_ago(180) }),
+        json!({ "type": "stage_change", "opportunity": "O1", "to": "NEGOTIATION", "at": days_ago(120) }),
+        json!({ "type": "close_date_change", "opportunity": "O1", "to": date_in(-100), "at": days_ago(200) }),
+        // 13: an unknown stage.
+        json!({ "type": "opportunity", "externalId": "O2", "account": "A1", "name": "Bad", "amount": "1", "currency": "USD", "stage": "WON" }),
+        json!({ "type": "close_date_change", "opportunity": "O1", "to": date_in(-40), "at": days_ago(110) }),
+        json!({ "type": "close_date_change", "opportunity": "O1", "to": date_in(20), "at": days_ago(45) }),
+        json!({ "type": "interaction", "externalId": "I1", "opportunity": "O1", "kind": "MEETING", "occurredAt": days_ago(100),
+                "participants": ["C2"], "summary": "Kick-off,\nwith a second line" }),
+        // 17: depends on the rejected O2.
+        json!({ "type": "interaction", "externalId": "I9", "opportunity": "O2", "kind": "CALL", "occurredAt": days_ago(90), "participants": ["C2"] }),
+        json!({ "type": "interaction", "externalId": "I2", "opportunity": "O1", "kind": "CALL", "occurredAt": days_ago(60),
+                "participants": ["C2"], "about": ["C1"] }),
+        // C3 was never added: meeting them makes them a member, as OTHER.
+        json!({ "type": "interaction", "externalId": "I3", "opportunity": "O1", "kind": "MEETING", "occurredAt": days_ago(40),
+                "participants": ["C2", "C3"] }),
+    ];
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+async fn post_import(app: &TestApp, token: &str, body: String, query: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/import{query}", app.url))
+        .bearer_auth(token)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json summary"))
+}
+
+const SNAPSHOT: &str = "{ opportunityByExternalId(externalId: \"O1\") {
+    name stage stageEnteredAt expectedCloseDate closedAt version amount riskScore riskFactorCodes
+    stageHistory { from to at }
+    buyingGroup { externalId role stance canVeto contact { externalId fullName title } }
+    interactions { totalCount edges { node { externalId kind occurredAt summary participants { contact { externalId } } about { contact { externalId } } } } } }
+  accounts { totalCount edges { node { externalId name domain } } } }";
+
+#[tokio::test]
+async fn an_ndjson_stream_comes_in_with_its_history_and_reimports_to_the_same_state() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let (status, summary) = post_import(&app, &token, stream(), "").await;
+    assert_eq!(status, 207, "{summary}");
+    assert_eq!(summary["accepted"], 16, "{summary:#}");
+    assert_eq!(summary["rejected"], 3, "{summary:#}");
+    let errors = summary["errors"].as_array().expect("errors");
+    let at = |line: u64| {
+        errors
+            .iter()
+            .find(|e| e["line"] == line)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        (at(5)["code"].clone(), at(5)["field"].clone()),
+        (json!("UNKNOWN_REFERENCE"), json!("account"))
+    );
+    assert_eq!(at(5)["externalId"], "C9");
+    assert_eq!(
+        (at(13)["code"].clone(), at(13)["field"].clone()),
+        (json!("BAD_USER_INPUT"), json!("stage"))
+    );
+    assert_eq!(
+        (at(17)["code"].clone(), at(17)["field"].clone()),
+        (json!("REFERENCE_REJECTED"), json!("opportunity"))
+    );
+    assert_eq!(summary["reassessed"], 1);
+
+    let first = app.ok(&token, SNAPSHOT, json!({})).await;
+    let deal = &first["opportunityByExternalId"];
+    assert_eq!(deal["stage"], "NEGOTIATION");
+    // It entered negotiation 120 days ago, not "now": the history decides.
+    assert_eq!(
+        deal["stageEnteredAt"].as_str().map(|s| &s[..10]),
+        Some(&days_ago(120)[..10])
+    );
+    assert_eq!(deal["expectedCloseDate"], date_in(20));
+    let stages: Vec<&str> = deal["stageHistory"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|c| c["to"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(stages, ["DISCOVERY", "EVALUATION", "NEGOTIATION"]);
+    let codes = deal["riskFactorCodes"].as_array().expect("codes");
+    // Stalled (120 days in negotiation), pushed twice, gone dark (40 days): all from the imported past.
+    for code in ["STALLED", "CLOSE_DATE_PUSHED", "GOING_DARK", "VETO_HOLDER_OPPOSED"] {
+        assert!(codes.contains(&json!(code)), "{code} in {codes:?}");
+    }
+    let group = deal["buyingGroup"].as_array().expect("group");
+    assert_eq!(group.len(), 3, "{group:?}");
+    assert_eq!(
+        group[2],
+        json!({ "externalId": "O1/C3", "role": "OTHER", "stance": "UNKNOWN", "canVeto": false,
+                "contact": { "externalId": "C3", "fullName": "Zoë Ångström", "title": "IT Lead" } }),
+        "met in a meeting, so in the group"
+    );
+    assert_eq!(deal["interactions"]["totalCount"], 3);
+    let newest = &deal["interactions"]["edges"][0]["node"];
+    assert_eq!(
+        newest["participants"],
+        json!([{ "contact": { "externalId": "C2" } }, { "contact": { "externalId": "C3" } }])
+    );
+    let oldest = &deal["interactions"]["edges"][2]["node"];
+    assert_eq!(oldest["summary"], "Kick-off,\nwith a second line");
+
+    // The same stream again: the same state, not one version more.
+    let (status, again) = post_import(&app, &token, stream(), "").await;
+    assert_eq!(status, 207, "{again}");
+    assert_eq!(again["accepted"], 16);
+    let second = app.ok(&token, SNAPSHOT, json!({})).await;
+    assert_eq!(first, second, "a re-import changes nothing");
+}
+
+#[tokio::test]
+async fn an_atomic_import_with_a_bad_record_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let token = admin("acme");
+    let (status, summary) = post_import(&app, &token, stream(), "?atomic=true").await;
+    assert_eq!(status, 422, "{summary}");
+    assert_eq!(summary["accepted"], 0);
+    assert_eq!(summary["rejected"], 3);
+    let data = app
+        .ok(
+            &token,
+            "{ accounts { totalCount } opportunities { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data,
+        json!({ "accounts": { "totalCount": 0 }, "opportunities": { "totalCount": 0 } })
+    );
+    // Without its bad lines, the same stream goes in whole.
+    let good: String = stream()
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![4, 12, 16].contains(i))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let (status, summary) = post_import(&app, &token, good, "?atomic=true").await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["accepted"], 16);
+}
+
+#[tokio::test]
+async fn imports_are_for_admins_and_stay_in_their_tenant() {
+    let app = TestApp::spawn().await;
+    let seller = token_for("acme", "s", &["seller"]);
+    let response = app
+        .client
+        .post(format!("{}/import", app.url))
+        .bearer_auth(&seller)
+        .header("content-type", "application/x-ndjson")
+        .body(stream())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 403);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(code(&body), "FORBIDDEN");
+    let anonymous = app
+        .client
+        .post(format!("{}/import", app.url))
+        .header("content-type", "application/x-ndjson")
+        .body(stream())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    // Nothing readable is a 400.
+    let (status, _) = post_import(&app, &admin("acme"), "not json\n\n".into(), "").await;
+    assert_eq!(status, 400);
+
+    // Two tenants import the same stream: each gets its own records under the same external IDs.
+    let (a, b) = (admin("tenant-a"), admin("tenant-b"));
+    post_import(&app, &a, stream(), "").await;
+    post_import(&app, &b, stream(), "").await;
+    let rename = json!({ "type": "account", "externalId": "A1", "name": "Globex (B)" }).to_string();
+    let (status, _) = post_import(&app, &b, format!("{rename}\n"), "").await;
+    assert_eq!(status, 200);
+    let name = |data: Value| data["accountByExternalId"]["name"].clone();
+    let query = "{ accountByExternalId(externalId: \"A1\") { name } opportunities { totalCount } }";
+    assert_eq!(name(app.ok(&a, query, json!({})).await), "Globex");
+    assert_eq!(name(app.ok(&b, query, json!({})).await), "Globex (B)");
+    assert_eq!(app.ok(&a, query, json!({})).await["opportunities"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn the_cli_imports_a_file_and_fails_when_records_are_rejected() {
+    let (database_url, _database) = fresh_database().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("pipeline.ndjson");
+    std::fs::write(&file, stream()).expect("write");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dealgraph"))
+            .args(args)
+            .env("DATABASE_URL", &database_url)
+            .env("DEALGRAPH_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the binary runs")
+    };
+    let path = file.to_string_lossy().into_owned();
+    let output = run(&["import", "--tenant", "acme", "--no-progress", &path]);
+    assert!(!output.status.success(), "rejected records fail the command");
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("the summary is JSON on stdout");
+    assert_eq!(
+        (summary["accepted"].clone(), summary["rejected"].clone()),
+        (json!(16), json!(3))
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("3 of 19 records rejected"));
+    // A clean file succeeds.
+    let clean = dir.path().join("clean.ndjson");
+    let account = json!({ "type": "account", "externalId": "A7", "name": "Initech" }).to_string();
+    std::fs::write(&clean, format!("{account}\n")).expect("write");
+    let output = run(&["import", "--tenant", "acme", "--no-progress", &clean.to_string_lossy()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

@@ -2,6 +2,7 @@
 //!
 //! Nothing here knows about GraphQL, HTTP or SQL. Everything is testable without a database.
 
+pub mod backfill;
 pub mod commands;
 pub mod ctx;
 pub mod deal_record;

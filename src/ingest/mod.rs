@@ -9,7 +9,8 @@
 //! 2. History records (`stage_change`, `close_date_change`) are collected per deal and, once
 //!    the stream has been read, replace the deal's history; the deal's current stage, when it
 //!    entered it, its close date and `closedAt` follow from the newest entries.
-//! 3. Every touched deal's stored assessment is refreshed.
+//! 3. Every touched deal's stored assessment is refreshed, and its risk history rebuilt by
+//!    replaying the engine day by day over its past ([`backfill`](crate::domain::backfill)).
 
 pub mod record;
 
@@ -322,8 +323,10 @@ impl Run {
         touched.sort();
         let at = service::now();
         for chunk in touched.chunks(200) {
-            unit!(svc, conn, |tx| service::risk::refresh_deals_by_id(ctx, tx, chunk, at)
-                .await)?;
+            unit!(svc, conn, |tx| {
+                service::risk::refresh_deals_by_id(ctx, tx, chunk, at).await?;
+                service::risk::backfill_deals(ctx, tx, chunk, at).await
+            })?;
         }
         self.summary.reassessed = touched.len() as u64;
         Ok(())

@@ -204,6 +204,42 @@ pub(crate) async fn refresh_deals_by_id(
     Ok(changed)
 }
 
+/// Rebuilds the risk history of the deals of `ids` (an import's) by replaying the engine day
+/// by day over their past (see [`backfill`](crate::domain::backfill)); a deal whose stored
+/// history is already that is left as it is. Returns how many histories were replaced.
+pub(crate) async fn backfill_deals(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let policy = policy::get(ctx, conn).await?;
+    let deals = opportunities::get_many(ctx, conn, ids).await?;
+    let found: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
+    let mut groups: HashMap<Uuid, Vec<Arc<crate::domain::records::Member>>> = HashMap::new();
+    for member in members::for_deals(ctx, conn, &found).await? {
+        groups.entry(member.opportunity_id).or_default().push(Arc::new(member));
+    }
+    let mut histories = history::for_deals(ctx, conn, &found).await?;
+    let mut replaced = 0;
+    for deal in deals {
+        let group = groups.remove(&deal.id).unwrap_or_default();
+        let past = Arc::new(histories.remove(&deal.id).unwrap_or_default());
+        let points = crate::domain::backfill::risk_history(&Arc::new(deal.clone()), &group, &past, &policy, now);
+        let stored_points = stored::points(ctx, conn, deal.id).await?;
+        let same = stored_points.len() == points.len()
+            && stored_points
+                .iter()
+                .zip(&points)
+                .all(|(a, b)| (a.at, a.score, a.level, a.factors) == (b.at, b.score, b.level, b.factors));
+        if !same {
+            stored::replace_points(ctx, conn, deal.id, &points).await?;
+            replaced += 1;
+        }
+    }
+    Ok(replaced)
+}
+
 /// Re-assesses, inside the caller's transaction, the batch of the tenant's open deals after
 /// `after` (by id) that existed at `at`, as at `at` (with `IfNotNewer`, leaving a deal whose
 /// stored assessment is newer as it is).

@@ -98,3 +98,30 @@ pub async fn history(
     points.reverse();
     Ok(points)
 }
+
+/// Every point of a deal's risk history, oldest first.
+pub async fn points(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<Vec<RiskPoint>> {
+    scope::select::<risk_history::Entity>(ctx)
+        .filter(risk_history::Column::OpportunityId.eq(deal_id))
+        .order_by_asc(risk_history::Column::AssessedAt)
+        .order_by_asc(risk_history::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(RiskPoint::try_from)
+        .collect()
+}
+
+/// Replaces a deal's risk history with `points` (a backfill).
+pub async fn replace_points(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid, points: &[RiskPoint]) -> AppResult<()> {
+    scope::delete::<risk_history::Entity>(ctx)
+        .filter(risk_history::Column::OpportunityId.eq(deal_id))
+        .exec(conn)
+        .await?;
+    for chunk in points.chunks(1_000) {
+        scope::insert_many(ctx, chunk.iter().map(risk_point_row))
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}

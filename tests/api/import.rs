@@ -61,6 +61,7 @@ async fn post_import(app: &TestApp, token: &str, body: String, query: &str) -> (
 
 const SNAPSHOT: &str = "{ opportunityByExternalId(externalId: \"O1\") {
     name stage stageEnteredAt expectedCloseDate closedAt version amount riskScore riskFactorCodes
+    riskHistory { at score level factorCodes }
     stageHistory { from to at }
     buyingGroup { externalId role stance canVeto contact { externalId fullName title } }
     interactions { totalCount edges { node { externalId kind occurredAt summary participants { contact { externalId } } about { contact { externalId } } } } } }
@@ -70,7 +71,9 @@ const SNAPSHOT: &str = "{ opportunityByExternalId(externalId: \"O1\") {
 async fn an_ndjson_stream_comes_in_with_its_history_and_reimports_to_the_same_state() {
     let app = TestApp::spawn().await;
     let token = admin("acme");
-    let (status, summary) = post_import(&app, &token, stream(), "").await;
+    // One stream, imported twice (its instants are relative to now).
+    let pipeline = stream();
+    let (status, summary) = post_import(&app, &token, pipeline.clone(), "").await;
     assert_eq!(status, 207, "{summary}");
     assert_eq!(summary["accepted"], 16, "{summary:#}");
     assert_eq!(summary["rejected"], 3, "{summary:#}");
@@ -118,6 +121,20 @@ async fn an_ndjson_stream_comes_in_with_its_history_and_reimports_to_the_same_st
     for code in ["STALLED", "CLOSE_DATE_PUSHED", "GOING_DARK", "VETO_HOLDER_OPPOSED"] {
         assert!(codes.contains(&json!(code)), "{code} in {codes:?}");
     }
+    // The risk history is backfilled from the imported past: it starts when the deal was
+    // created, 200 days ago, and moves as the deal stalled and went quiet.
+    let history = deal["riskHistory"].as_array().expect("risk history");
+    assert_eq!(
+        history[0]["at"].as_str().map(|s| &s[..10]),
+        Some(&days_ago(200)[..10]),
+        "{history:?}"
+    );
+    assert!(history.len() >= 3, "{history:?}");
+    let last = history.last().expect("a point");
+    assert_eq!(
+        last["score"], deal["riskScore"],
+        "the newest point is the stored assessment: {history:?}"
+    );
     let group = deal["buyingGroup"].as_array().expect("group");
     assert_eq!(group.len(), 3, "{group:?}");
     assert_eq!(
@@ -136,7 +153,7 @@ async fn an_ndjson_stream_comes_in_with_its_history_and_reimports_to_the_same_st
     assert_eq!(oldest["summary"], "Kick-off,\nwith a second line");
 
     // The same stream again: the same state, not one version more.
-    let (status, again) = post_import(&app, &token, stream(), "").await;
+    let (status, again) = post_import(&app, &token, pipeline, "").await;
     assert_eq!(status, 207, "{again}");
     assert_eq!(again["accepted"], 16);
     let second = app.ok(&token, SNAPSHOT, json!({})).await;

@@ -24,10 +24,7 @@ pub fn instants(
 ) -> Vec<DateTime<Utc>> {
     let mut out = vec![created_at];
     let mut day = created_at.date_naive();
-    loop {
-        let Some(next) = day.checked_add_days(Days::new(1)) else {
-            break;
-        };
+    while let Some(next) = day.checked_add_days(Days::new(1)) {
         let at = next.and_time(NaiveTime::MIN).and_utc();
         if at > until {
             break;

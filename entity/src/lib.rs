@@ -5,6 +5,7 @@
 //! API names (`"NEGOTIATION"`), timestamps in UTC, money as integer minor units (cents).
 
 pub mod account;
+pub mod amount_change;
 pub mod buying_group_member;
 pub mod close_date_change;
 pub mod contact;

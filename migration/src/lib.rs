@@ -11,6 +11,7 @@ mod m20261126_000002_bench_indexes;
 mod m20261126_000003_member_contact_names;
 mod m20261201_000004_member_removed_at;
 mod m20261201_000005_external_ids;
+mod m20261201_000006_amount_changes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_member_contact_names::Migration),
             Box::new(m20261201_000004_member_removed_at::Migration),
             Box::new(m20261201_000005_external_ids::Migration),
+            Box::new(m20261201_000006_amount_changes::Migration),
         ]
     }
 }

@@ -151,6 +151,18 @@ pub struct StageChange {
     pub by: String,
 }
 
+/// A change of a deal's amount (in cents of the deal's currency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmountChange {
+    pub id: Uuid,
+    pub opportunity_id: Uuid,
+    /// `None` for the amount the deal started with.
+    pub from: Option<i64>,
+    pub to: i64,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
 /// A change of a deal's expected close date (`None`: no date).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseDateChange {

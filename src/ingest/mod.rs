@@ -6,9 +6,10 @@
 //! 1. Line by line, each record is parsed ([`record`]), its references resolved (earlier in
 //!    the stream or stored in the tenant), then written — in a transaction of its own, or in
 //!    the stream's one transaction when `atomic`. A record that fails changes nothing.
-//! 2. History records (`stage_change`, `close_date_change`) are collected per deal and, once
-//!    the stream has been read, replace the deal's history; the deal's current stage, when it
-//!    entered it, its close date and `closedAt` follow from the newest entries.
+//! 2. History records (`stage_change`, `close_date_change`, `amount_change`) are collected per
+//!    deal and, once the stream has been read, replace the deal's history; the deal's current
+//!    stage, when it entered it, its close date, `closedAt` and amount follow from the newest
+//!    entries.
 //! 3. Every touched deal's stored assessment is refreshed, and its risk history rebuilt by
 //!    replaying the engine day by day over its past ([`backfill`](crate::domain::backfill)).
 
@@ -26,7 +27,7 @@ use self::record::{
 };
 use crate::domain::model::{Bandwidth, BuyingRole, Influence, Stage, Stance};
 use crate::domain::records::{
-    Account, CloseDateChange, Contact, Deal, Interaction, Link, Member, StageChange, StoredRisk,
+    Account, AmountChange, CloseDateChange, Contact, Deal, Interaction, Link, Member, StageChange, StoredRisk,
 };
 use crate::domain::{AppError, AppResult, TenantCtx, values};
 use crate::service;
@@ -150,6 +151,7 @@ struct Run {
     /// History records per deal external ID, with their line numbers.
     stage_changes: HashMap<String, Vec<(u64, ChangeRecord<Stage>)>>,
     close_date_changes: HashMap<String, Vec<(u64, ChangeRecord<chrono::NaiveDate>)>>,
+    amount_changes: HashMap<String, Vec<(u64, ChangeRecord<i64>)>>,
     /// What each opportunity record said of its stage and close date, by external ID.
     declared: HashMap<String, Declared>,
     /// Deals this import created.
@@ -219,10 +221,14 @@ impl Run {
                     self.summary.accept("close_date_change");
                     continue;
                 }
-                Record::AmountChange(_) => Ok(Err(Rejection::record(
-                    "UNSUPPORTED",
-                    "amount_change records are not stored yet; send the current amount on the opportunity",
-                ))),
+                Record::AmountChange(change) => {
+                    self.amount_changes
+                        .entry(change.opportunity.clone())
+                        .or_default()
+                        .push((line_no, change));
+                    self.summary.accept("amount_change");
+                    continue;
+                }
                 Record::Account(r) => {
                     unit!(svc, conn, |tx| upsert_account(ctx, tx, &r).await).map(|o| o.map(|_| "account"))
                 }
@@ -240,6 +246,7 @@ impl Run {
                         }
                         let declared = Declared {
                             stage: r.stage,
+                            amount_cents: r.amount_cents,
                             expected_close_date: r.expected_close_date,
                             closed_at: r.closed_at,
                         };
@@ -286,6 +293,7 @@ impl Run {
             .stage_changes
             .keys()
             .chain(self.close_date_changes.keys())
+            .chain(self.amount_changes.keys())
             .chain(self.declared.keys())
             .cloned()
             .collect();
@@ -294,10 +302,16 @@ impl Run {
         for deal_ext in deals {
             let stages = self.stage_changes.remove(&deal_ext).unwrap_or_default();
             let closes = self.close_date_changes.remove(&deal_ext).unwrap_or_default();
+            let amounts = self.amount_changes.remove(&deal_ext).unwrap_or_default();
             let rejected = &self.rejected;
             let (declared, fresh) = (self.declared.get(&deal_ext), &self.fresh);
             let outcome = unit!(svc, conn, |tx| {
-                settle(ctx, tx, &deal_ext, &stages, &closes, declared, fresh, rejected).await
+                let history = StreamHistory {
+                    stages: &stages,
+                    closes: &closes,
+                    amounts: &amounts,
+                };
+                settle(ctx, tx, &deal_ext, history, declared, fresh, rejected).await
             })?;
             match outcome {
                 Ok(id) => {
@@ -311,10 +325,17 @@ impl Run {
                     for (line, _) in &closes {
                         self.summary.reject(*line, None, rejection.clone());
                     }
-                    let undone = (stages.len() + closes.len()) as u64;
-                    self.summary.accepted -= undone;
-                    *self.summary.records.entry("stage_change").or_default() -= stages.len() as u64;
-                    *self.summary.records.entry("close_date_change").or_default() -= closes.len() as u64;
+                    for (line, _) in &amounts {
+                        self.summary.reject(*line, None, rejection.clone());
+                    }
+                    self.summary.accepted -= (stages.len() + closes.len() + amounts.len()) as u64;
+                    for (kind, n) in [
+                        ("stage_change", stages.len()),
+                        ("close_date_change", closes.len()),
+                        ("amount_change", amounts.len()),
+                    ] {
+                        *self.summary.records.entry(kind).or_default() -= n as u64;
+                    }
                 }
             }
         }
@@ -421,8 +442,9 @@ async fn upsert_contact(
     Ok(Ok(contact.id))
 }
 
-/// Writes a deal's own fields. Its stage and close date are settled once the stream has been
-/// read ([`settle`]): history records in the stream decide them, else the record's values.
+/// Writes a deal's own fields. Its stage, close date and amount are settled once the stream
+/// has been read ([`settle`]): history records in the stream decide them, else the record's
+/// values.
 /// Returns the deal's id and whether this import created it.
 async fn upsert_deal(
     ctx: &TenantCtx,
@@ -447,7 +469,6 @@ async fn upsert_deal(
                 account_id: account.id,
                 name: r.name.clone(),
                 owner_id,
-                amount_cents: r.amount_cents,
                 currency: r.currency.clone(),
                 created_at,
                 ..before.clone()
@@ -668,10 +689,19 @@ async fn upsert_interaction(
     Ok(Ok(deal.id))
 }
 
+/// A deal's history records in the stream, with their line numbers.
+#[derive(Clone, Copy)]
+struct StreamHistory<'a> {
+    stages: &'a [(u64, ChangeRecord<Stage>)],
+    closes: &'a [(u64, ChangeRecord<chrono::NaiveDate>)],
+    amounts: &'a [(u64, ChangeRecord<i64>)],
+}
+
 /// What an `opportunity` record said of a deal's stage and close date.
 #[derive(Debug, Clone)]
 struct Declared {
     stage: Stage,
+    amount_cents: i64,
     expected_close_date: Option<chrono::NaiveDate>,
     closed_at: Option<DateTime<Utc>>,
 }
@@ -685,8 +715,7 @@ async fn settle(
     ctx: &TenantCtx,
     conn: &impl Conn,
     deal_ext: &str,
-    stage_records: &[(u64, ChangeRecord<Stage>)],
-    close_records: &[(u64, ChangeRecord<chrono::NaiveDate>)],
+    history: StreamHistory<'_>,
     declared: Option<&Declared>,
     fresh: &HashSet<Uuid>,
     rejected: &HashSet<(&'static str, String)>,
@@ -695,6 +724,7 @@ async fn settle(
         return Ok(Err(unresolved("opportunity", "opportunity", deal_ext, rejected)));
     };
     let fresh = fresh.contains(&before.id);
+    let (stage_records, close_records) = (history.stages, history.closes);
     let (old_stages, old_closes) = opportunities::histories(ctx, conn, before.id).await?;
     let by = ctx.user_id().to_owned();
     let now = service::now();
@@ -788,6 +818,40 @@ async fn settle(
     }
     if let Some(last) = closes.last() {
         deal.expected_close_date = last.to;
+    }
+    // Amounts: the stream's changes replace the history, and the deal has the newest.
+    if !history.amounts.is_empty() {
+        let mut sorted: Vec<&ChangeRecord<i64>> = history.amounts.iter().map(|(_, r)| r).collect();
+        sorted.sort_by_key(|r| r.at);
+        let mut amounts: Vec<AmountChange> = Vec::new();
+        for r in sorted {
+            let from = amounts.last().map(|c: &AmountChange| c.to);
+            if from == Some(r.to) {
+                continue;
+            }
+            amounts.push(AmountChange {
+                id: Uuid::now_v7(),
+                opportunity_id: deal.id,
+                from,
+                to: r.to,
+                at: r.at.trunc_subsecs_micros(),
+                by: by.clone(),
+            });
+        }
+        let old_amounts = opportunities::amount_history(ctx, conn, deal.id).await?;
+        let same = amounts.len() == old_amounts.len()
+            && amounts
+                .iter()
+                .zip(&old_amounts)
+                .all(|(x, y)| (x.from, x.to, x.at) == (y.from, y.to, y.at));
+        if !same {
+            opportunities::replace_amount_history(ctx, conn, deal.id, &amounts).await?;
+        }
+        if let Some(last) = amounts.last() {
+            deal.amount_cents = last.to;
+        }
+    } else if let Some(declared) = declared {
+        deal.amount_cents = declared.amount_cents;
     }
     let same_stages = stages.len() == old_stages.len()
         && stages

@@ -6,8 +6,8 @@
 //! Everything stays behind [`scope`], so a bulk load can only ever touch the caller's tenant.
 
 use entity::{
-    account, buying_group_member, close_date_change, contact, interaction, interaction_member, opportunity,
-    risk_history, stage_change,
+    account, amount_change, buying_group_member, close_date_change, contact, interaction, interaction_member,
+    opportunity, risk_history, stage_change,
 };
 use sea_orm::{ActiveModelTrait, DbBackend, EntityTrait, Iterable};
 
@@ -110,6 +110,7 @@ pub async fn delete_tenant_data(ctx: &TenantCtx, conn: &impl Conn) -> AppResult<
     scope::delete::<buying_group_member::Entity>(ctx).exec(conn).await?;
     scope::delete::<close_date_change::Entity>(ctx).exec(conn).await?;
     scope::delete::<stage_change::Entity>(ctx).exec(conn).await?;
+    scope::delete::<amount_change::Entity>(ctx).exec(conn).await?;
     scope::delete::<opportunity::Entity>(ctx).exec(conn).await?;
     scope::delete::<contact::Entity>(ctx).exec(conn).await?;
     scope::delete::<account::Entity>(ctx).exec(conn).await?;

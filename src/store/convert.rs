@@ -8,14 +8,15 @@
 use std::str::FromStr;
 
 use entity::{
-    account, buying_group_member, close_date_change, contact, interaction, interaction_member, opportunity,
-    risk_history, risk_policy, stage_change,
+    account, amount_change, buying_group_member, close_date_change, contact, interaction, interaction_member,
+    opportunity, risk_history, risk_policy, stage_change,
 };
 use sea_orm::{ActiveValue::NotSet, DbErr, QueryResult, Set};
 
 use crate::domain::model::{BuyingRole, FactorSet, RiskFactorCode};
 use crate::domain::records::{
-    Account, CloseDateChange, Contact, Deal, Interaction, Link, Member, RiskPoint, StageChange, StoredRisk,
+    Account, AmountChange, CloseDateChange, Contact, Deal, Interaction, Link, Member, RiskPoint, StageChange,
+    StoredRisk,
 };
 use crate::domain::risk::RiskPolicy;
 use crate::domain::{AppError, AppResult};
@@ -340,6 +341,32 @@ pub fn close_date_change_row(c: &CloseDateChange) -> close_date_change::ActiveMo
         opportunity_id: Set(c.opportunity_id),
         from_date: Set(c.from),
         to_date: Set(c.to),
+        changed_at: Set(c.at),
+        changed_by: Set(c.by.clone()),
+    }
+}
+
+impl TryFrom<amount_change::Model> for AmountChange {
+    type Error = AppError;
+    fn try_from(row: amount_change::Model) -> AppResult<AmountChange> {
+        Ok(AmountChange {
+            id: row.id,
+            opportunity_id: row.opportunity_id,
+            from: row.from_cents,
+            to: row.to_cents,
+            at: row.changed_at,
+            by: row.changed_by,
+        })
+    }
+}
+
+pub fn amount_change_row(c: &AmountChange) -> amount_change::ActiveModel {
+    amount_change::ActiveModel {
+        tenant_id: NotSet,
+        id: Set(c.id),
+        opportunity_id: Set(c.opportunity_id),
+        from_cents: Set(c.from),
+        to_cents: Set(c.to),
         changed_at: Set(c.at),
         changed_by: Set(c.by.clone()),
     }

@@ -2,19 +2,19 @@
 
 use entity::account;
 use entity::opportunity::{Column, Entity};
-use entity::{close_date_change, stage_change};
+use entity::{amount_change, close_date_change, stage_change};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
 };
 use uuid::Uuid;
 
-use super::convert::{close_date_change_row, deal_row, stage_change_row};
+use super::convert::{amount_change_row, close_date_change_row, deal_row, stage_change_row};
 use super::page::{self, Key, Ordering, Page, Window};
 use super::{Conn, contains_ci, scope};
 use crate::domain::model::Stage;
 use crate::domain::query::{DealFilter, DealSort, DealSortField};
-use crate::domain::records::{Account, CloseDateChange, Deal, StageChange};
+use crate::domain::records::{Account, AmountChange, CloseDateChange, Deal, StageChange};
 use crate::domain::{AppResult, TenantCtx};
 
 fn ordering(sort: DealSort) -> Ordering<Column> {
@@ -295,6 +295,38 @@ pub async fn histories(
         .collect::<AppResult<_>>()?;
     closes.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     Ok((stages, closes))
+}
+
+/// A deal's amount history, oldest first.
+pub async fn amount_history(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<Vec<AmountChange>> {
+    let mut changes: Vec<AmountChange> = scope::select::<amount_change::Entity>(ctx)
+        .filter(amount_change::Column::OpportunityId.eq(deal_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(AmountChange::try_from)
+        .collect::<AppResult<_>>()?;
+    changes.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    Ok(changes)
+}
+
+/// Replaces a deal's amount history with `changes`.
+pub async fn replace_amount_history(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_id: Uuid,
+    changes: &[AmountChange],
+) -> AppResult<()> {
+    scope::delete::<amount_change::Entity>(ctx)
+        .filter(amount_change::Column::OpportunityId.eq(deal_id))
+        .exec(conn)
+        .await?;
+    if !changes.is_empty() {
+        scope::insert_many(ctx, changes.iter().map(amount_change_row))
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Replaces a deal's stage and close-date history with these lists.

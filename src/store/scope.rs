@@ -47,7 +47,8 @@ macro_rules! tenant_tables {
 }
 
 tenant_tables!(
-    account, contact, opportunity, stage_change, close_date_change, buying_group_member, interaction, risk_history;
+    account, contact, opportunity, stage_change, close_date_change, amount_change, buying_group_member, interaction,
+    risk_history;
     interaction_member, risk_policy
 );
 

@@ -41,6 +41,9 @@ fn stream() -> String {
         // C3 was never added: meeting them makes them a member, as OTHER.
         json!({ "type": "interaction", "externalId": "I3", "opportunity": "O1", "kind": "MEETING", "occurredAt": days_ago(40),
                 "participants": ["C2", "C3"] }),
+        // The amount moved twice; the newest entry is the deal's amount now.
+        json!({ "type": "amount_change", "opportunity": "O1", "to": "100000", "at": days_ago(200) }),
+        json!({ "type": "amount_change", "opportunity": "O1", "to": 110000.5, "at": days_ago(90) }),
     ];
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
@@ -75,7 +78,7 @@ async fn an_ndjson_stream_comes_in_with_its_history_and_reimports_to_the_same_st
     let pipeline = stream();
     let (status, summary) = post_import(&app, &token, pipeline.clone(), "").await;
     assert_eq!(status, 207, "{summary}");
-    assert_eq!(summary["accepted"], 16, "{summary:#}");
+    assert_eq!(summary["accepted"], 18, "{summary:#}");
     assert_eq!(summary["rejected"], 3, "{summary:#}");
     let errors = summary["errors"].as_array().expect("errors");
     let at = |line: u64| {
@@ -103,6 +106,7 @@ async fn an_ndjson_stream_comes_in_with_its_history_and_reimports_to_the_same_st
     let first = app.ok(&token, SNAPSHOT, json!({})).await;
     let deal = &first["opportunityByExternalId"];
     assert_eq!(deal["stage"], "NEGOTIATION");
+    assert_eq!(deal["amount"], "110000.50", "the newest amount change");
     // It entered negotiation 120 days ago, not "now": the history decides.
     assert_eq!(
         deal["stageEnteredAt"].as_str().map(|s| &s[..10]),
@@ -155,7 +159,7 @@ async fn an_ndjson_stream_comes_in_with_its_history_and_reimports_to_the_same_st
     // The same stream again: the same state, not one version more.
     let (status, again) = post_import(&app, &token, pipeline, "").await;
     assert_eq!(status, 207, "{again}");
-    assert_eq!(again["accepted"], 16);
+    assert_eq!(again["accepted"], 18);
     let second = app.ok(&token, SNAPSHOT, json!({})).await;
     assert_eq!(first, second, "a re-import changes nothing");
 }
@@ -188,7 +192,7 @@ async fn an_atomic_import_with_a_bad_record_writes_nothing() {
         .collect();
     let (status, summary) = post_import(&app, &token, good, "?atomic=true").await;
     assert_eq!(status, 200, "{summary}");
-    assert_eq!(summary["accepted"], 16);
+    assert_eq!(summary["accepted"], 18);
 }
 
 #[tokio::test]
@@ -255,9 +259,9 @@ async fn the_cli_imports_a_file_and_fails_when_records_are_rejected() {
     let summary: Value = serde_json::from_slice(&output.stdout).expect("the summary is JSON on stdout");
     assert_eq!(
         (summary["accepted"].clone(), summary["rejected"].clone()),
-        (json!(16), json!(3))
+        (json!(18), json!(3))
     );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("3 of 19 records rejected"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("3 of 21 records rejected"));
     // A clean file succeeds.
     let clean = dir.path().join("clean.ndjson");
     let account = json!({ "type": "account", "externalId": "A7", "name": "Initech" }).to_string();

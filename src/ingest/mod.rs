@@ -46,6 +46,9 @@ pub struct Options {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportError {
+    /// The file of an export the record came from (CSV input).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     pub line: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -67,15 +70,19 @@ pub struct Summary {
     pub reassessed: u64,
     /// True when nothing was written (an atomic import with a rejected record).
     pub rolled_back: bool,
+    /// Rows of an export left out on purpose, by reason (deleted rows, open tasks, …).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, u64>,
     pub errors: Vec<ImportError>,
 }
 
 impl Summary {
-    fn reject(&mut self, line: u64, external_id: Option<String>, rejection: Rejection) {
+    fn reject(&mut self, origin: &Origin, external_id: Option<String>, rejection: Rejection) {
         self.rejected += 1;
         if self.errors.len() < MAX_REPORTED_ERRORS {
             self.errors.push(ImportError {
-                line,
+                file: origin.file.map(str::to_owned),
+                line: origin.line,
                 external_id,
                 field: rejection.field,
                 code: rejection.code.to_owned(),
@@ -109,12 +116,52 @@ pub async fn ndjson(
     options: Options,
     progress: &mut (dyn FnMut(&Summary) + Send),
 ) -> AppResult<Summary> {
+    import(ctx, store, Input::Lines(input), BTreeMap::new(), options, progress).await
+}
+
+/// One record converted from another format (a CRM's export), with where it came from.
+pub struct Converted {
+    pub file: &'static str,
+    /// The line the row starts on (the header is line 1).
+    pub line: u64,
+    pub external_id: Option<String>,
+    pub record: Result<Record, Rejection>,
+}
+
+/// Imports records converted from another format, in the order given (parents first), with
+/// the rows the conversion left out (`skipped`, by reason) reported in the summary.
+pub async fn converted(
+    ctx: &TenantCtx,
+    store: &Store,
+    records: Vec<Converted>,
+    skipped: BTreeMap<String, u64>,
+    options: Options,
+    progress: &mut (dyn FnMut(&Summary) + Send),
+) -> AppResult<Summary> {
+    import::<tokio::io::Empty>(ctx, store, Input::Records(records), skipped, options, progress).await
+}
+
+/// Where records come from.
+enum Input<R> {
+    Lines(R),
+    Records(Vec<Converted>),
+}
+
+async fn import<R: AsyncBufRead + Unpin + Send>(
+    ctx: &TenantCtx,
+    store: &Store,
+    input: Input<R>,
+    skipped: BTreeMap<String, u64>,
+    options: Options,
+    progress: &mut (dyn FnMut(&Summary) + Send),
+) -> AppResult<Summary> {
     ctx.require_admin()?;
     let mut run = Run::default();
+    run.summary.skipped = skipped;
     if options.atomic {
         let outcome = store
             .write(async |tx| {
-                run.read_stream(ctx, tx, input, None, progress).await?;
+                run.feed(ctx, tx, input, None, progress).await?;
                 run.finish(ctx, tx, None).await?;
                 if run.summary.rejected > 0 {
                     // Undo everything; the summary says why.
@@ -135,11 +182,19 @@ pub async fn ndjson(
         }
     } else {
         let reader = store.reader();
-        run.read_stream(ctx, reader, input, Some(store), progress).await?;
+        run.feed(ctx, reader, input, Some(store), progress).await?;
         run.finish(ctx, reader, Some(store)).await?;
     }
     progress(&run.summary);
     Ok(run.summary)
+}
+
+/// Where a record came from: its file (CSV input), the line it starts on, and its type.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    file: Option<&'static str>,
+    line: u64,
+    kind: &'static str,
 }
 
 /// What an import remembers between records.
@@ -149,9 +204,9 @@ struct Run {
     /// External IDs of records rejected so far, by type, so that dependents say why.
     rejected: HashSet<(&'static str, String)>,
     /// History records per deal external ID, with their line numbers.
-    stage_changes: HashMap<String, Vec<(u64, ChangeRecord<Stage>)>>,
-    close_date_changes: HashMap<String, Vec<(u64, ChangeRecord<chrono::NaiveDate>)>>,
-    amount_changes: HashMap<String, Vec<(u64, ChangeRecord<i64>)>>,
+    stage_changes: HashMap<String, Vec<(Origin, ChangeRecord<Stage>)>>,
+    close_date_changes: HashMap<String, Vec<(Origin, ChangeRecord<chrono::NaiveDate>)>>,
+    amount_changes: HashMap<String, Vec<(Origin, ChangeRecord<i64>)>>,
     /// What each opportunity record said of its stage and close date, by external ID.
     declared: HashMap<String, Declared>,
     /// Deals this import created.
@@ -174,6 +229,37 @@ macro_rules! unit {
 }
 
 impl Run {
+    async fn feed<R: AsyncBufRead + Unpin>(
+        &mut self,
+        ctx: &TenantCtx,
+        conn: &impl Conn,
+        input: Input<R>,
+        svc: Option<&Store>,
+        progress: &mut (dyn FnMut(&Summary) + Send),
+    ) -> AppResult<()> {
+        match input {
+            Input::Lines(lines) => self.read_stream(ctx, conn, lines, svc, progress).await,
+            Input::Records(records) => {
+                for (n, converted) in records.into_iter().enumerate() {
+                    let origin = Origin {
+                        file: Some(converted.file),
+                        line: converted.line,
+                        kind: match &converted.record {
+                            Ok(record) => record.kind(),
+                            Err(_) => kind_of_file(converted.file),
+                        },
+                    };
+                    self.apply(ctx, conn, svc, origin, converted.external_id, converted.record)
+                        .await?;
+                    if (n + 1).is_multiple_of(1_000) {
+                        progress(&self.summary);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
     async fn read_stream(
         &mut self,
         ctx: &TenantCtx,
@@ -193,95 +279,117 @@ impl Run {
             if line.trim().is_empty() {
                 continue;
             }
-            let record = match record::parse_line(&line) {
-                Ok(record) => record,
-                Err((external_id, rejection)) => {
-                    if let Some(id) = &external_id {
-                        self.rejected.insert((kind_of_line(&line), id.clone()));
-                    }
-                    self.summary.reject(line_no, external_id, rejection);
-                    continue;
-                }
+            let (external_id, parsed) = match record::parse_line(&line) {
+                Ok(record) => (record.external_id().map(str::to_owned), Ok(record)),
+                Err((external_id, rejection)) => (external_id, Err(rejection)),
             };
-            let external_id = record.external_id().map(str::to_owned);
-            let outcome = match record {
-                Record::StageChange(change) => {
-                    self.stage_changes
-                        .entry(change.opportunity.clone())
-                        .or_default()
-                        .push((line_no, change));
-                    self.summary.accept("stage_change");
-                    continue;
-                }
-                Record::CloseDateChange(change) => {
-                    self.close_date_changes
-                        .entry(change.opportunity.clone())
-                        .or_default()
-                        .push((line_no, change));
-                    self.summary.accept("close_date_change");
-                    continue;
-                }
-                Record::AmountChange(change) => {
-                    self.amount_changes
-                        .entry(change.opportunity.clone())
-                        .or_default()
-                        .push((line_no, change));
-                    self.summary.accept("amount_change");
-                    continue;
-                }
-                Record::Account(r) => {
-                    unit!(svc, conn, |tx| upsert_account(ctx, tx, &r).await).map(|o| o.map(|_| "account"))
-                }
-                Record::Contact(r) => {
-                    let rejected = &self.rejected;
-                    unit!(svc, conn, |tx| upsert_contact(ctx, tx, &r, rejected).await).map(|o| o.map(|_| "contact"))
-                }
-                Record::Opportunity(r) => {
-                    let rejected = &self.rejected;
-                    let done = unit!(svc, conn, |tx| upsert_deal(ctx, tx, &r, rejected).await);
-                    if let Ok(Ok((id, fresh))) = &done {
-                        self.touched.insert(*id);
-                        if *fresh {
-                            self.fresh.insert(*id);
-                        }
-                        let declared = Declared {
-                            stage: r.stage,
-                            amount_cents: r.amount_cents,
-                            expected_close_date: r.expected_close_date,
-                            closed_at: r.closed_at,
-                        };
-                        self.declared.insert(r.external_id.clone(), declared);
-                    }
-                    done.map(|o| o.map(|_| "opportunity"))
-                }
-                Record::Member(r) => {
-                    let rejected = &self.rejected;
-                    let done = unit!(svc, conn, |tx| upsert_member(ctx, tx, &r, rejected).await);
-                    if let Ok(Ok(id)) = &done {
-                        self.touched.insert(*id);
-                    }
-                    done.map(|o| o.map(|_| "member"))
-                }
-                Record::Interaction(r) => {
-                    let rejected = &self.rejected;
-                    let done = unit!(svc, conn, |tx| upsert_interaction(ctx, tx, &r, rejected).await);
-                    if let Ok(Ok(id)) = &done {
-                        self.touched.insert(*id);
-                    }
-                    done.map(|o| o.map(|_| "interaction"))
-                }
+            let origin = Origin {
+                file: None,
+                line: line_no,
+                kind: kind_of_line(&line),
             };
-            match outcome? {
-                Ok(kind) => self.summary.accept(kind),
-                Err(rejection) => {
-                    if let Some(id) = &external_id {
-                        self.rejected.insert((kind_of_line(&line), id.clone()));
-                    }
-                    self.summary.reject(line_no, external_id, rejection);
-                }
-            }
+            self.apply(ctx, conn, svc, origin, external_id, parsed).await?;
             if line_no.is_multiple_of(1_000) {
                 progress(&self.summary);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one record (or records its rejection).
+    async fn apply(
+        &mut self,
+        ctx: &TenantCtx,
+        conn: &impl Conn,
+        svc: Option<&Store>,
+        origin: Origin,
+        external_id: Option<String>,
+        parsed: Result<Record, Rejection>,
+    ) -> AppResult<()> {
+        let record = match parsed {
+            Ok(record) => record,
+            Err(rejection) => {
+                if let Some(id) = &external_id {
+                    self.rejected.insert((origin.kind, id.clone()));
+                }
+                self.summary.reject(&origin, external_id, rejection);
+                return Ok(());
+            }
+        };
+        let outcome = match record {
+            Record::StageChange(change) => {
+                self.stage_changes
+                    .entry(change.opportunity.clone())
+                    .or_default()
+                    .push((origin, change));
+                self.summary.accept("stage_change");
+                return Ok(());
+            }
+            Record::CloseDateChange(change) => {
+                self.close_date_changes
+                    .entry(change.opportunity.clone())
+                    .or_default()
+                    .push((origin, change));
+                self.summary.accept("close_date_change");
+                return Ok(());
+            }
+            Record::AmountChange(change) => {
+                self.amount_changes
+                    .entry(change.opportunity.clone())
+                    .or_default()
+                    .push((origin, change));
+                self.summary.accept("amount_change");
+                return Ok(());
+            }
+            Record::Account(r) => {
+                unit!(svc, conn, |tx| upsert_account(ctx, tx, &r).await).map(|o| o.map(|_| "account"))
+            }
+            Record::Contact(r) => {
+                let rejected = &self.rejected;
+                unit!(svc, conn, |tx| upsert_contact(ctx, tx, &r, rejected).await).map(|o| o.map(|_| "contact"))
+            }
+            Record::Opportunity(r) => {
+                let rejected = &self.rejected;
+                let done = unit!(svc, conn, |tx| upsert_deal(ctx, tx, &r, rejected).await);
+                if let Ok(Ok((id, fresh))) = &done {
+                    self.touched.insert(*id);
+                    if *fresh {
+                        self.fresh.insert(*id);
+                    }
+                    let declared = Declared {
+                        stage: r.stage,
+                        amount_cents: r.amount_cents,
+                        expected_close_date: r.expected_close_date,
+                        closed_at: r.closed_at,
+                    };
+                    self.declared.insert(r.external_id.clone(), declared);
+                }
+                done.map(|o| o.map(|_| "opportunity"))
+            }
+            Record::Member(r) => {
+                let rejected = &self.rejected;
+                let done = unit!(svc, conn, |tx| upsert_member(ctx, tx, &r, rejected).await);
+                if let Ok(Ok(id)) = &done {
+                    self.touched.insert(*id);
+                }
+                done.map(|o| o.map(|_| "member"))
+            }
+            Record::Interaction(r) => {
+                let rejected = &self.rejected;
+                let done = unit!(svc, conn, |tx| upsert_interaction(ctx, tx, &r, rejected).await);
+                if let Ok(Ok(id)) = &done {
+                    self.touched.insert(*id);
+                }
+                done.map(|o| o.map(|_| "interaction"))
+            }
+        };
+        match outcome? {
+            Ok(kind) => self.summary.accept(kind),
+            Err(rejection) => {
+                if let Some(id) = &external_id {
+                    self.rejected.insert((origin.kind, id.clone()));
+                }
+                self.summary.reject(&origin, external_id, rejection);
             }
         }
         Ok(())
@@ -319,14 +427,14 @@ impl Run {
                 }
                 Err(rejection) => {
                     // Every history record of the deal goes with it.
-                    for (line, _) in &stages {
-                        self.summary.reject(*line, None, rejection.clone());
+                    for (origin, _) in &stages {
+                        self.summary.reject(origin, None, rejection.clone());
                     }
-                    for (line, _) in &closes {
-                        self.summary.reject(*line, None, rejection.clone());
+                    for (origin, _) in &closes {
+                        self.summary.reject(origin, None, rejection.clone());
                     }
-                    for (line, _) in &amounts {
-                        self.summary.reject(*line, None, rejection.clone());
+                    for (origin, _) in &amounts {
+                        self.summary.reject(origin, None, rejection.clone());
                     }
                     self.summary.accepted -= (stages.len() + closes.len() + amounts.len()) as u64;
                     for (kind, n) in [
@@ -351,6 +459,18 @@ impl Run {
         }
         self.summary.reassessed = touched.len() as u64;
         Ok(())
+    }
+}
+
+/// The record type a file of a CRM export holds.
+fn kind_of_file(file: &str) -> &'static str {
+    match file {
+        "Account.csv" => "account",
+        "Contact.csv" => "contact",
+        "Opportunity.csv" => "opportunity",
+        "OpportunityContactRole.csv" => "member",
+        "Task.csv" | "Event.csv" => "interaction",
+        _ => "other",
     }
 }
 
@@ -692,9 +812,9 @@ async fn upsert_interaction(
 /// A deal's history records in the stream, with their line numbers.
 #[derive(Clone, Copy)]
 struct StreamHistory<'a> {
-    stages: &'a [(u64, ChangeRecord<Stage>)],
-    closes: &'a [(u64, ChangeRecord<chrono::NaiveDate>)],
-    amounts: &'a [(u64, ChangeRecord<i64>)],
+    stages: &'a [(Origin, ChangeRecord<Stage>)],
+    closes: &'a [(Origin, ChangeRecord<chrono::NaiveDate>)],
+    amounts: &'a [(Origin, ChangeRecord<i64>)],
 }
 
 /// What an `opportunity` record said of a deal's stage and close date.

@@ -127,6 +127,20 @@ pub enum Record {
 }
 
 impl Record {
+    /// The record's type, as the stream names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Account(_) => "account",
+            Record::Contact(_) => "contact",
+            Record::Opportunity(_) => "opportunity",
+            Record::Member(_) => "member",
+            Record::StageChange(_) => "stage_change",
+            Record::CloseDateChange(_) => "close_date_change",
+            Record::AmountChange(_) => "amount_change",
+            Record::Interaction(_) => "interaction",
+        }
+    }
+
     /// The record's own external ID, when it has one (for error reports).
     pub fn external_id(&self) -> Option<&str> {
         match self {

@@ -78,18 +78,37 @@ pub struct GenerateArgs {
     pub no_progress: bool,
 }
 
+/// What `dealgraph import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// One JSON record per line (SPEC §7).
+    Ndjson,
+    /// A Salesforce weekly data-export folder (CSV files named by object).
+    Salesforce,
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The tenant to import into.
     #[arg(long)]
     pub tenant: String,
+    /// What PATH holds: an NDJSON record stream, or a Salesforce data-export folder.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: ImportFormat,
+    /// Salesforce: a TOML file of `[stages]` and `[roles]` tables ("Salesforce value" =
+    /// "ENUM_NAME") merged over the default mappings.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Salesforce: the currency of opportunities without `CurrencyIsoCode`.
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
     /// The whole stream is one unit: nothing is written if any record is rejected.
     #[arg(long)]
     pub atomic: bool,
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// The NDJSON file, or `-` for standard input.
+    /// The NDJSON file (`-` for standard input), or the export folder.
     pub path: PathBuf,
 }
 

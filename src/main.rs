@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use dealgraph::auth::Verifier;
-use dealgraph::config::{Cli, Command, Config, GenerateArgs, ImportArgs, TokenArgs};
+use dealgraph::config::{Cli, Command, Config, GenerateArgs, ImportArgs, ImportFormat, TokenArgs};
 use dealgraph::seed::demo;
 use dealgraph::startup::{self, Server};
 use dealgraph::store::{Store, scope};
@@ -124,6 +124,9 @@ async fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
     use dealgraph::ingest;
     use tokio::io::{AsyncBufRead, BufReader};
     let ctx = ingest::operator(&args.tenant)?;
+    if args.format == ImportFormat::Salesforce {
+        return import_salesforce(config, args, &ctx).await;
+    }
     let input: Box<dyn AsyncBufRead + Unpin + Send> = if args.path.as_os_str() == "-" {
         Box::new(BufReader::new(tokio::io::stdin()))
     } else {
@@ -133,32 +136,73 @@ async fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
     let store = startup::connect(config).await?;
-    let bar = if args.no_progress {
+    let bar = progress_bar(args.no_progress);
+    let started = std::time::Instant::now();
+    let mut progress = |summary: &ingest::Summary| show_progress(&bar, started, summary);
+    let options = ingest::Options { atomic: args.atomic };
+    let outcome = ingest::ndjson(&ctx, &store, input, options, &mut progress).await;
+    bar.finish_and_clear();
+    store.close().await;
+    report_import(outcome?)
+}
+
+/// `dealgraph import --format salesforce DIR`: the export converted, then imported as records.
+async fn import_salesforce(
+    config: &Config,
+    args: &ImportArgs,
+    ctx: &dealgraph::domain::TenantCtx,
+) -> anyhow::Result<()> {
+    use dealgraph::ingest::{self, salesforce};
+    let mut mapping = salesforce::Mapping::defaults();
+    if let Some(path) = &args.mapping {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| anyhow::anyhow!("cannot read the mapping {}: {err}", path.display()))?;
+        mapping = mapping
+            .merged_with_toml(&text)
+            .map_err(|err| anyhow::anyhow!("the mapping {}: {err}", path.display()))?;
+    }
+    let export = salesforce::read_dir(&args.path, &mapping, &args.currency).map_err(anyhow::Error::msg)?;
+    let records = export
+        .items
+        .into_iter()
+        .map(|item| ingest::Converted {
+            file: item.file,
+            line: item.line,
+            external_id: item.external_id,
+            record: item.record,
+        })
+        .collect();
+    let store = startup::connect(config).await?;
+    let bar = progress_bar(args.no_progress);
+    let started = std::time::Instant::now();
+    let mut progress = |summary: &ingest::Summary| show_progress(&bar, started, summary);
+    let options = ingest::Options { atomic: args.atomic };
+    let outcome = ingest::converted(ctx, &store, records, export.skipped, options, &mut progress).await;
+    bar.finish_and_clear();
+    store.close().await;
+    report_import(outcome?)
+}
+
+fn progress_bar(hidden: bool) -> indicatif::ProgressBar {
+    if hidden {
         indicatif::ProgressBar::hidden()
     } else {
         indicatif::ProgressBar::new_spinner()
-    };
-    let started = std::time::Instant::now();
-    let mut progress = |summary: &ingest::Summary| {
-        let rate = summary.read() as f64 / started.elapsed().as_secs_f64().max(0.001);
-        bar.set_message(format!(
-            "{} records ({rate:.0}/s), {} rejected",
-            summary.read(),
-            summary.rejected
-        ));
-        bar.tick();
-    };
-    let outcome = ingest::ndjson(
-        &ctx,
-        &store,
-        input,
-        ingest::Options { atomic: args.atomic },
-        &mut progress,
-    )
-    .await;
-    bar.finish_and_clear();
-    store.close().await;
-    let summary = outcome?;
+    }
+}
+
+fn show_progress(bar: &indicatif::ProgressBar, started: std::time::Instant, summary: &dealgraph::ingest::Summary) {
+    let rate = summary.read() as f64 / started.elapsed().as_secs_f64().max(0.001);
+    bar.set_message(format!(
+        "{} records ({rate:.0}/s), {} rejected",
+        summary.read(),
+        summary.rejected
+    ));
+    bar.tick();
+}
+
+/// The summary on stdout; an error exit when anything was rejected.
+fn report_import(summary: dealgraph::ingest::Summary) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(&summary)?);
     if summary.rejected > 0 {
         anyhow::bail!(

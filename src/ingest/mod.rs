@@ -14,6 +14,7 @@
 //!    replaying the engine day by day over its past ([`backfill`](crate::domain::backfill)).
 
 pub mod record;
+pub mod salesforce;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -269,3 +269,94 @@ async fn the_cli_imports_a_file_and_fails_when_records_are_rejected() {
     let output = run(&["import", "--tenant", "acme", "--no-progress", &clean.to_string_lossy()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// The Salesforce-shaped export under `tests/fixtures/salesforce/` (CSV files as Salesforce
+/// writes them: a BOM, quoted multi-line fields, deleted rows, history out of order).
+#[tokio::test]
+async fn a_salesforce_export_folder_comes_in_with_its_history() {
+    let (app, database_url) = TestApp::spawn_with_database().await;
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/salesforce");
+    let dir = tempfile::tempdir().expect("dir");
+    let mapping = dir.path().join("mapping.toml");
+    std::fs::write(&mapping, "[stages]\n\"Custom Stage\" = \"EVALUATION\"\n").expect("write");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["import", "--tenant", "acme", "--format", "salesforce", "--no-progress"];
+        args.extend_from_slice(extra);
+        args.push(folder);
+        std::process::Command::new(env!("CARGO_BIN_EXE_dealgraph"))
+            .args(&args)
+            .env("DATABASE_URL", &database_url)
+            .env("DEALGRAPH_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the binary runs")
+    };
+    // The default mapping does not know the org's own stage: that deal is rejected, by name.
+    let output = run(&[]);
+    assert!(!output.status.success());
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("JSON summary");
+    let errors = summary["errors"].as_array().expect("errors");
+    let stage_error = errors
+        .iter()
+        .find(|e| e["field"] == "StageName")
+        .unwrap_or_else(|| panic!("{summary:#}"));
+    assert_eq!(stage_error["file"], "Opportunity.csv");
+    assert!(
+        stage_error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Custom Stage")),
+        "{stage_error}"
+    );
+    assert_eq!(summary["skipped"]["deleted"], 1, "{summary:#}");
+
+    let token = admin("acme");
+    let query = "{ normal: opportunityByExternalId(externalId: \"0065g00000Norm3AAB\") {
+            stage stageEnteredAt amount currency version riskFactorCodes
+            stageHistory { to } riskHistory { at } interactions { totalCount } }
+        won: opportunityByExternalId(externalId: \"0065g00000Won01AAB\") { stage closedAt }
+        custom: opportunityByExternalId(externalId: \"0065g00000Cust2AAB\") { stage amount currency } }";
+    let first = app.ok(&token, query, json!({})).await;
+    let normal = &first["normal"];
+    assert_eq!(normal["stage"], "NEGOTIATION");
+    assert_eq!(
+        normal["stageEnteredAt"], "2026-03-03T10:00:00Z",
+        "from OpportunityHistory"
+    );
+    let stages: Vec<&str> = normal["stageHistory"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|c| c["to"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(stages, ["PROSPECTING", "DISCOVERY", "PROPOSAL", "NEGOTIATION"]);
+    assert_eq!(
+        (normal["amount"].clone(), normal["currency"].clone()),
+        (json!("95000.00"), json!("USD"))
+    );
+    let codes = normal["riskFactorCodes"].as_array().expect("codes");
+    assert!(
+        codes.contains(&json!("STALLED")) && codes.contains(&json!("PAST_CLOSE_DATE")),
+        "{codes:?}"
+    );
+    assert_eq!(
+        normal["riskHistory"][0]["at"], "2025-12-01T09:00:00Z",
+        "backfilled from its creation"
+    );
+    assert!(
+        normal["interactions"]["totalCount"].as_i64().is_some_and(|n| n > 0),
+        "{normal}"
+    );
+    assert_eq!(
+        first["won"],
+        json!({ "stage": "CLOSED_WON", "closedAt": "2026-01-28T16:45:00Z" })
+    );
+    assert_eq!(first["custom"], Value::Null);
+
+    // With the org's mapping, everything goes in, and the rest is unchanged.
+    let mapping_arg = mapping.to_string_lossy().into_owned();
+    let output = run(&["--mapping", &mapping_arg]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let second = app.ok(&token, query, json!({})).await;
+    assert_eq!(second["custom"]["stage"], "EVALUATION");
+    assert_eq!(second["normal"], first["normal"], "a re-import changes nothing");
+}

@@ -162,16 +162,7 @@ async fn import_salesforce(
             .map_err(|err| anyhow::anyhow!("the mapping {}: {err}", path.display()))?;
     }
     let export = salesforce::read_dir(&args.path, &mapping, &args.currency).map_err(anyhow::Error::msg)?;
-    let records = export
-        .items
-        .into_iter()
-        .map(|item| ingest::Converted {
-            file: item.file,
-            line: item.line,
-            external_id: item.external_id,
-            record: item.record,
-        })
-        .collect();
+    let records = export.items.into_iter().map(Into::into).collect();
     let store = startup::connect(config).await?;
     let bar = progress_bar(args.no_progress);
     let started = std::time::Instant::now();

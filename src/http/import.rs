@@ -16,13 +16,24 @@ use tokio_util::io::StreamReader;
 
 use super::{AppState, MediaType, authenticate, error_response, json_response, metrics};
 use crate::domain::AppError;
-use crate::ingest::{self, Options, record};
+use crate::domain::values;
+use crate::ingest::{self, Options, record, salesforce};
 
 #[derive(serde::Deserialize, Default)]
 pub struct ImportParams {
     #[serde(default)]
     atomic: bool,
     format: Option<String>,
+    /// Salesforce: the currency of opportunities without `CurrencyIsoCode`.
+    currency: Option<String>,
+}
+
+/// What the body holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Ndjson,
+    /// A zip of a Salesforce data export (with an optional `mapping.toml`).
+    Salesforce,
 }
 
 pub async fn import(
@@ -39,25 +50,46 @@ pub async fn import(
     if let Err(err) = ctx.require_admin() {
         return error_response(StatusCode::FORBIDDEN, media, &err);
     }
-    match params.format.as_deref() {
-        None | Some("ndjson") => {}
+    let format = match params.format.as_deref() {
+        None | Some("ndjson") => Format::Ndjson,
+        Some("salesforce") => Format::Salesforce,
         Some(other) => {
             let err = AppError::bad_input(
                 "format",
-                format!("{other:?} is not an import format this server reads (ndjson)"),
+                format!("{other:?} is not an import format this server reads (ndjson, salesforce)"),
             );
             return error_response(StatusCode::BAD_REQUEST, media, &err);
         }
-    }
+    };
+    let currency = match params
+        .currency
+        .as_deref()
+        .map(|c| values::currency("currency", c))
+        .transpose()
+    {
+        Ok(currency) => currency.unwrap_or_else(|| "USD".to_owned()),
+        Err(err) => return error_response(StatusCode::BAD_REQUEST, media, &err),
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !["application/x-ndjson", "application/jsonl", "application/json-seq"]
-        .iter()
-        .any(|t| content_type.starts_with(t))
-    {
-        let err = AppError::bad_input("content-type", "send the record stream as application/x-ndjson");
+    let accepted: &[&str] = match format {
+        Format::Ndjson => &["application/x-ndjson", "application/jsonl", "application/json-seq"],
+        Format::Salesforce => &[
+            "application/zip",
+            "application/x-zip-compressed",
+            "application/octet-stream",
+        ],
+    };
+    if !accepted.iter().any(|t| content_type.starts_with(t)) {
+        let err = AppError::bad_input(
+            "content-type",
+            match format {
+                Format::Ndjson => "send the record stream as application/x-ndjson",
+                Format::Salesforce => "send the export as application/zip",
+            },
+        );
         return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, &err);
     }
     let _turn = match state.shares.enter(ctx.tenant().as_str()).await {
@@ -86,13 +118,23 @@ pub async fn import(
             Ok(chunk)
         })
     };
-    let input = BufReader::with_capacity(1 << 16, StreamReader::new(stream));
+    let mut input = BufReader::with_capacity(1 << 16, StreamReader::new(stream));
     let options = Options { atomic: params.atomic };
-    let outcome = ingest::ndjson(&ctx, state.services.store(), input, options, &mut |_| {}).await;
+    let store = state.services.store();
+    let outcome = match format {
+        Format::Ndjson => ingest::ndjson(&ctx, store, input, options, &mut |_| {}).await,
+        Format::Salesforce => match unpack(&mut input, &currency, limit).await {
+            Ok(export) => {
+                let records = export.items.into_iter().map(Into::into).collect();
+                ingest::converted(&ctx, store, records, export.skipped, options, &mut |_| {}).await
+            }
+            Err(err) => Err(err),
+        },
+    };
     if too_large.load(Ordering::Relaxed) {
         let err = AppError::bad_input(
             "body",
-            format!("the stream is larger than the import limit of {limit} bytes (DEALGRAPH_MAX_IMPORT_BYTES)"),
+            format!("the upload is larger than the import limit of {limit} bytes (DEALGRAPH_MAX_IMPORT_BYTES)"),
         );
         return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, &err);
     }
@@ -121,4 +163,27 @@ pub async fn import(
         StatusCode::OK
     };
     json_response(status, media, serde_json::to_string(&summary))
+}
+
+/// Saves an uploaded export zip to a scratch folder and reads it (off the async workers).
+async fn unpack(
+    input: &mut (impl tokio::io::AsyncRead + Unpin),
+    currency: &str,
+    limit: u64,
+) -> Result<salesforce::Export, AppError> {
+    let failed = |err: io::Error| AppError::bad_input("body", format!("cannot read the upload: {err}"));
+    let scratch = salesforce::Scratch::new().map_err(|err| AppError::Internal(format!("scratch folder: {err}")))?;
+    let path = scratch.0.join("export.zip");
+    let mut file = tokio::fs::File::create(&path).await.map_err(failed)?;
+    tokio::io::copy(input, &mut file).await.map_err(failed)?;
+    drop(file);
+    let currency = currency.to_owned();
+    let read = tokio::task::spawn_blocking(move || {
+        let export = salesforce::read_zip(&path, &salesforce::Mapping::defaults(), &currency, limit);
+        drop(scratch);
+        export
+    })
+    .await
+    .map_err(|err| AppError::Internal(format!("reading the export: {err}")))?;
+    read.map_err(|err| AppError::bad_input("body", err))
 }

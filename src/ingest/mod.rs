@@ -129,6 +129,17 @@ pub struct Converted {
     pub record: Result<Record, Rejection>,
 }
 
+impl From<salesforce::Item> for Converted {
+    fn from(item: salesforce::Item) -> Converted {
+        Converted {
+            file: item.file,
+            line: item.line,
+            external_id: item.external_id,
+            record: item.record,
+        }
+    }
+}
+
 /// Imports records converted from another format, in the order given (parents first), with
 /// the rows the conversion left out (`skipped`, by reason) reported in the summary.
 pub async fn converted(

@@ -145,6 +145,80 @@ fn merge<T: std::str::FromStr + std::fmt::Display>(
     Ok(())
 }
 
+/// Files of an export sent as one zip (`POST /import?format=salesforce`) most an archive may
+/// hold, and what an archive's name has to end with to be read.
+const MAX_ZIP_ENTRIES: usize = 1_000;
+
+/// Reads an export sent as a zip: its CSV files (by file name, wherever they sit in the
+/// archive) and an optional `mapping.toml` merged over `mapping`. At most `max_bytes` are
+/// unpacked in all, so a zip bomb is refused rather than unpacked. Blocking (file I/O).
+pub fn read_zip(zip: &Path, mapping: &Mapping, default_currency: &str, max_bytes: u64) -> Result<Export, String> {
+    use std::io::Read as _;
+    let file = File::open(zip).map_err(|err| format!("cannot read the upload: {err}"))?;
+    let mut archive = ::zip::ZipArchive::new(file).map_err(|err| format!("not a zip archive: {err}"))?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(format!(
+            "the archive holds {} files; an export holds at most {MAX_ZIP_ENTRIES}",
+            archive.len()
+        ));
+    }
+    let scratch = Scratch::new().map_err(|err| format!("cannot unpack the archive: {err}"))?;
+    let mut unpacked = 0u64;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|err| format!("cannot read the archive: {err}"))?;
+        if entry.is_dir() {
+            continue;
+        }
+        // Only the file name counts: no path from the archive is ever followed.
+        let Some(name) = Path::new(entry.name())
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        if !(name.ends_with(".csv") || name == "mapping.toml") {
+            continue;
+        }
+        let mut out = File::create(scratch.0.join(&name)).map_err(|err| format!("cannot unpack {name}: {err}"))?;
+        let budget = max_bytes.saturating_sub(unpacked).saturating_add(1);
+        let copied = std::io::copy(&mut (&mut entry).take(budget), &mut out)
+            .map_err(|err| format!("cannot unpack {name}: {err}"))?;
+        unpacked += copied;
+        if unpacked > max_bytes {
+            return Err(format!("the archive unpacks to more than {max_bytes} bytes"));
+        }
+    }
+    let mut merged = mapping.clone();
+    let mapping_file = scratch.0.join("mapping.toml");
+    if mapping_file.exists() {
+        let text = std::fs::read_to_string(&mapping_file).map_err(|err| format!("mapping.toml: {err}"))?;
+        merged = merged
+            .merged_with_toml(&text)
+            .map_err(|err| format!("mapping.toml: {err}"))?;
+    }
+    read_dir(&scratch.0, &merged, default_currency)
+}
+
+/// A folder of its own under the system's temporary directory, removed when dropped.
+pub struct Scratch(pub std::path::PathBuf);
+
+impl Scratch {
+    pub fn new() -> std::io::Result<Scratch> {
+        let path = std::env::temp_dir().join(format!("dealgraph-import-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir(&path)?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Reads an export folder. Fails only when the folder cannot be read as an export at all (no
 /// `Opportunity.csv`, a file that cannot be read, a file without one of its key columns).
 pub fn read_dir(dir: &Path, mapping: &Mapping, default_currency: &str) -> Result<Export, String> {

@@ -360,3 +360,63 @@ async fn a_salesforce_export_folder_comes_in_with_its_history() {
     assert_eq!(second["custom"]["stage"], "EVALUATION");
     assert_eq!(second["normal"], first["normal"], "a re-import changes nothing");
 }
+
+/// The same export as one zip over HTTP, with the org's `mapping.toml` inside it.
+#[tokio::test]
+async fn a_salesforce_export_zip_comes_in_over_http() {
+    use std::io::Write as _;
+    let app = TestApp::spawn().await;
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/salesforce");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for entry in std::fs::read_dir(&folder).expect("fixture folder") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("a name").to_owned();
+        // As Salesforce's download nests them, in a folder of the archive.
+        zip.start_file(format!("WE_00D5g0000012345_1/{name}"), options)
+            .expect("start");
+        zip.write_all(&std::fs::read(&path).expect("read")).expect("write");
+    }
+    zip.start_file("mapping.toml", options).expect("start");
+    zip.write_all(b"[stages]\n\"Custom Stage\" = \"EVALUATION\"\n")
+        .expect("write");
+    let bytes = zip.finish().expect("zip").into_inner();
+
+    let post = |body: Vec<u8>, content_type: &'static str| {
+        app.client
+            .post(format!("{}/import?format=salesforce&currency=EUR", app.url))
+            .bearer_auth(admin("acme"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let response = post(bytes, "application/zip").await.expect("sent");
+    let status = response.status().as_u16();
+    let summary: Value = response.json().await.expect("json");
+    assert_eq!(status, 200, "{summary:#}");
+    assert_eq!(summary["rejected"], 0);
+    assert_eq!(summary["skipped"]["deleted"], 1, "{summary:#}");
+    let data = app
+        .ok(
+            &admin("acme"),
+            "{ custom: opportunityByExternalId(externalId: \"0065g00000Cust2AAB\") { stage currency }
+               normal: opportunityByExternalId(externalId: \"0065g00000Norm3AAB\") { stage currency } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["custom"],
+        json!({ "stage": "EVALUATION", "currency": "EUR" }),
+        "mapping.toml and the currency applied"
+    );
+    assert_eq!(
+        data["normal"],
+        json!({ "stage": "NEGOTIATION", "currency": "EUR" }),
+        "no CurrencyIsoCode: the request's"
+    );
+    // Not a zip: a clear 400, nothing written.
+    let response = post(b"not a zip".to_vec(), "application/zip").await.expect("sent");
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+}

@@ -291,14 +291,15 @@ impl Run {
             if line.trim().is_empty() {
                 continue;
             }
-            let (external_id, parsed) = match record::parse_line(&line) {
-                Ok(record) => (record.external_id().map(str::to_owned), Ok(record)),
-                Err((external_id, rejection)) => (external_id, Err(rejection)),
+            // The line is parsed once; only a rejected one is looked at again, for its type.
+            let (kind, external_id, parsed) = match record::parse_line(&line) {
+                Ok(record) => (record.kind(), record.external_id().map(str::to_owned), Ok(record)),
+                Err((external_id, rejection)) => (kind_of_line(&line), external_id, Err(rejection)),
             };
             let origin = Origin {
                 file: None,
                 line: line_no,
-                kind: kind_of_line(&line),
+                kind,
             };
             self.apply(ctx, conn, svc, origin, external_id, parsed).await?;
             if line_no.is_multiple_of(1_000) {
@@ -971,12 +972,7 @@ async fn settle(
             });
         }
         let old_amounts = opportunities::amount_history(ctx, conn, deal.id).await?;
-        let same = amounts.len() == old_amounts.len()
-            && amounts
-                .iter()
-                .zip(&old_amounts)
-                .all(|(x, y)| (x.from, x.to, x.at) == (y.from, y.to, y.at));
-        if !same {
+        if !same_changes(&amounts, &old_amounts, |c| (c.from, c.to, c.at)) {
             opportunities::replace_amount_history(ctx, conn, deal.id, &amounts).await?;
         }
         if let Some(last) = amounts.last() {
@@ -985,16 +981,8 @@ async fn settle(
     } else if let Some(declared) = declared {
         deal.amount_cents = declared.amount_cents;
     }
-    let same_stages = stages.len() == old_stages.len()
-        && stages
-            .iter()
-            .zip(&old_stages)
-            .all(|(x, y)| (x.from, x.to, x.at) == (y.from, y.to, y.at));
-    let same_closes = closes.len() == old_closes.len()
-        && closes
-            .iter()
-            .zip(&old_closes)
-            .all(|(x, y)| (x.from, x.to, x.at) == (y.from, y.to, y.at));
+    let same_stages = same_changes(&stages, &old_stages, |c| (c.from, c.to, c.at));
+    let same_closes = same_changes(&closes, &old_closes, |c| (c.from, c.to, c.at));
     if !same_stages || !same_closes {
         opportunities::replace_histories(ctx, conn, deal.id, &stages, &closes).await?;
     }
@@ -1006,6 +994,11 @@ async fn settle(
         opportunities::overwrite(ctx, conn, &deal).await?;
     }
     Ok(Ok(deal.id))
+}
+
+/// Whether two histories say the same (compared by `key`, not by their fresh ids).
+fn same_changes<T, K: PartialEq>(new: &[T], old: &[T], key: impl Fn(&T) -> K) -> bool {
+    new.len() == old.len() && new.iter().zip(old).all(|(a, b)| key(a) == key(b))
 }
 
 /// Instants are kept to the microsecond, as the databases store them (so that a re-import

@@ -221,14 +221,15 @@ pub(crate) async fn backfill_deals(
         groups.entry(member.opportunity_id).or_default().push(Arc::new(member));
     }
     let mut histories = history::for_deals(ctx, conn, &found).await?;
+    let mut stored_points = stored::points_for_deals(ctx, conn, &found).await?;
     let mut replaced = 0;
     for deal in deals {
         let group = groups.remove(&deal.id).unwrap_or_default();
         let past = Arc::new(histories.remove(&deal.id).unwrap_or_default());
         let points = crate::domain::backfill::risk_history(&Arc::new(deal.clone()), &group, &past, &policy, now);
-        let stored_points = stored::points(ctx, conn, deal.id).await?;
-        let same = stored_points.len() == points.len()
-            && stored_points
+        let before = stored_points.remove(&deal.id).unwrap_or_default();
+        let same = before.len() == points.len()
+            && before
                 .iter()
                 .zip(&points)
                 .all(|(a, b)| (a.at, a.score, a.level, a.factors) == (b.at, b.score, b.level, b.factors));

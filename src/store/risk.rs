@@ -1,5 +1,7 @@
 //! The stored assessment of each deal and its history of changes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{opportunity, risk_history};
 use sea_orm::sea_query::Expr;
@@ -99,17 +101,24 @@ pub async fn history(
     Ok(points)
 }
 
-/// Every point of a deal's risk history, oldest first.
-pub async fn points(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid) -> AppResult<Vec<RiskPoint>> {
-    scope::select::<risk_history::Entity>(ctx)
-        .filter(risk_history::Column::OpportunityId.eq(deal_id))
+/// Every point of the risk histories of `deal_ids`, by deal, oldest first (one query).
+pub async fn points_for_deals(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<RiskPoint>>> {
+    let rows = scope::select::<risk_history::Entity>(ctx)
+        .filter(risk_history::Column::OpportunityId.is_in(deal_ids.iter().copied()))
         .order_by_asc(risk_history::Column::AssessedAt)
         .order_by_asc(risk_history::Column::Id)
         .all(conn)
-        .await?
-        .into_iter()
-        .map(RiskPoint::try_from)
-        .collect()
+        .await?;
+    let mut by_deal: HashMap<Uuid, Vec<RiskPoint>> = HashMap::new();
+    for row in rows {
+        let point = RiskPoint::try_from(row)?;
+        by_deal.entry(point.opportunity_id).or_default().push(point);
+    }
+    Ok(by_deal)
 }
 
 /// Replaces a deal's risk history with `points` (a backfill).

@@ -32,7 +32,8 @@ pub enum Command {
     /// exits non-zero when a record was rejected.
     Import(ImportArgs),
     /// Generate the benchmark data set (SPEC §6) into the configured database: seeded and
-    /// reproducible, written in bulk, with stored risk for every deal.
+    /// reproducible, written in bulk, with stored risk for every deal. With `--ndjson`, write
+    /// it as an NDJSON record stream (SPEC §7) instead, for `dealgraph import`.
     Generate(GenerateArgs),
 }
 
@@ -76,6 +77,11 @@ pub struct GenerateArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Write the data set as an NDJSON record stream (SPEC §7) to FILE (`-`: standard output)
+    /// instead of into the database, to benchmark `dealgraph import` with. All tenants go into
+    /// the one stream, their external IDs prefixed with the tenant's name (`bench/opp-00001`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["replace", "risk"])]
+    pub ndjson: Option<PathBuf>,
 }
 
 /// What `dealgraph import` reads.

@@ -117,7 +117,6 @@ async fn load_demo(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `dealgraph generate`: writes the benchmark data set and prints what it wrote.
 /// `dealgraph import`: straight into `DATABASE_URL`, progress on stderr, the summary as JSON
 /// on stdout; an error exit when anything was rejected.
 async fn import(config: &Config, args: &ImportArgs) -> anyhow::Result<()> {
@@ -210,8 +209,9 @@ fn report_import(summary: dealgraph::ingest::Summary) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `dealgraph generate`: writes the benchmark data set and prints what it wrote; with
+/// `--ndjson`, writes it as a record stream instead (no database), the summary on stderr.
 async fn generate(config: &Config, args: &GenerateArgs) -> anyhow::Result<()> {
-    let store = startup::connect(config).await?;
     let plan = dealgraph::seed::generate::Plan {
         tenant: args.tenant.clone(),
         deals: args.deals,
@@ -226,9 +226,28 @@ async fn generate(config: &Config, args: &GenerateArgs) -> anyhow::Result<()> {
         risk: args.risk,
         progress: !args.no_progress,
     };
+    if let Some(path) = &args.ndjson {
+        return generate_ndjson(&plan, path);
+    }
+    let store = startup::connect(config).await?;
     let generated = dealgraph::seed::generate::run(&store, &plan).await;
     store.close().await;
     println!("{}", generated?);
+    Ok(())
+}
+
+/// `dealgraph generate --ndjson PATH`: the records to PATH (`-`: standard output), so the
+/// summary goes to standard error.
+fn generate_ndjson(plan: &dealgraph::seed::generate::Plan, path: &std::path::Path) -> anyhow::Result<()> {
+    use dealgraph::seed::generate::ndjson;
+    let report = if path.as_os_str() == "-" {
+        ndjson::write(plan, std::io::stdout().lock())?
+    } else {
+        let file =
+            std::fs::File::create(path).map_err(|err| anyhow::anyhow!("cannot create {}: {err}", path.display()))?;
+        ndjson::write(plan, file)?
+    };
+    eprintln!("{report}");
     Ok(())
 }
 

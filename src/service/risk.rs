@@ -189,25 +189,12 @@ pub(crate) async fn refresh_deal_by_id(
     Ok(())
 }
 
-/// Re-assesses the deals of `ids` (an import's), inside the caller's transaction, as at `at`,
-/// whatever their stored assessment. Returns how many stored assessments changed.
-pub(crate) async fn refresh_deals_by_id(
-    ctx: &TenantCtx,
-    conn: &impl Conn,
-    ids: &[Uuid],
-    at: DateTime<Utc>,
-) -> AppResult<usize> {
-    let policy = policy::get(ctx, conn).await?;
-    let deals = opportunities::get_many(ctx, conn, ids).await?;
-    let records = load_records(ctx, conn, deals).await?;
-    let (_, changed) = refresh_records(ctx, conn, records, &policy, at, Overwrite::Always).await?;
-    Ok(changed)
-}
-
-/// Rebuilds the risk history of the deals of `ids` (an import's) by replaying the engine day
-/// by day over their past (see [`backfill`](crate::domain::backfill)); a deal whose stored
-/// history is already that is left as it is. Returns how many histories were replaced.
-pub(crate) async fn backfill_deals(
+/// Re-assesses the deals of `ids` (an import's), inside the caller's transaction, as at `now`,
+/// whatever their stored assessment, and rebuilds each one's risk history by replaying the
+/// engine day by day over its past (see [`backfill`](crate::domain::backfill)). The deals,
+/// groups and histories are read once for both; a deal whose stored history is already the
+/// replay is left as it is. Returns how many histories were replaced.
+pub(crate) async fn reassess_and_backfill(
     ctx: &TenantCtx,
     conn: &impl Conn,
     ids: &[Uuid],
@@ -222,23 +209,29 @@ pub(crate) async fn backfill_deals(
     }
     let mut histories = history::for_deals(ctx, conn, &found).await?;
     let mut stored_points = stored::points_for_deals(ctx, conn, &found).await?;
-    let mut replaced = 0;
+    let (mut replaced, mut points_of_replaced) = (Vec::new(), Vec::new());
     for deal in deals {
         let group = groups.remove(&deal.id).unwrap_or_default();
         let past = Arc::new(histories.remove(&deal.id).unwrap_or_default());
-        let points = crate::domain::backfill::risk_history(&Arc::new(deal.clone()), &group, &past, &policy, now);
+        let deal = Arc::new(deal);
+        // The stored assessment, as of now (a changed one also adds a point to the history).
+        let record = DealRecord::new(Arc::clone(&deal), group.clone(), Arc::clone(&past));
+        let next = record.assess_for_storage(&policy, now);
+        let point_added = stored::save(ctx, conn, &deal, &next, Overwrite::Always).await?;
+        let points = crate::domain::backfill::risk_history(&deal, &group, &past, &policy, now);
         let before = stored_points.remove(&deal.id).unwrap_or_default();
         let same = before.len() == points.len()
             && before
                 .iter()
                 .zip(&points)
                 .all(|(a, b)| (a.at, a.score, a.level, a.factors) == (b.at, b.score, b.level, b.factors));
-        if !same {
-            stored::replace_points(ctx, conn, deal.id, &points).await?;
-            replaced += 1;
+        if point_added || !same {
+            replaced.push(deal.id);
+            points_of_replaced.extend(points);
         }
     }
-    Ok(replaced)
+    stored::replace_points(ctx, conn, &replaced, &points_of_replaced).await?;
+    Ok(replaced.len())
 }
 
 /// Re-assesses, inside the caller's transaction, the batch of the tenant's open deals after

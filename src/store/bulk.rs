@@ -15,7 +15,7 @@ use super::Conn;
 use super::convert;
 use super::scope::{self, TenantScoped};
 use crate::domain::records::{
-    Account, CloseDateChange, Contact, Deal, Interaction, Link, Member, RiskPoint, StageChange,
+    Account, AmountChange, CloseDateChange, Contact, Deal, Interaction, Link, Member, RiskPoint, StageChange,
 };
 use crate::domain::{AppResult, TenantCtx};
 
@@ -29,6 +29,7 @@ pub struct Batch {
     pub deals: Vec<Deal>,
     pub stage_changes: Vec<StageChange>,
     pub close_date_changes: Vec<CloseDateChange>,
+    pub amount_changes: Vec<AmountChange>,
     pub members: Vec<Member>,
     pub interactions: Vec<Interaction>,
     pub links: Vec<Link>,
@@ -44,6 +45,7 @@ pub async fn write(ctx: &TenantCtx, conn: &impl Conn, batch: &Batch) -> AppResul
     insert(ctx, conn, &batch.deals, convert::deal_row).await?;
     insert(ctx, conn, &batch.stage_changes, convert::stage_change_row).await?;
     insert(ctx, conn, &batch.close_date_changes, convert::close_date_change_row).await?;
+    insert(ctx, conn, &batch.amount_changes, convert::amount_change_row).await?;
     insert(ctx, conn, &batch.members, convert::member_row).await?;
     insert(ctx, conn, &batch.interactions, convert::interaction_row).await?;
     insert(ctx, conn, &batch.links, convert::link_row).await?;
@@ -94,8 +96,8 @@ pub async fn analyze(conn: &impl Conn) -> AppResult<()> {
         return Ok(());
     }
     conn.execute_unprepared(
-        "ANALYZE accounts, contacts, opportunities, stage_changes, close_date_changes, buying_group_members, \
-         interactions, interaction_members, risk_history",
+        "ANALYZE accounts, contacts, opportunities, stage_changes, close_date_changes, amount_changes, \
+         buying_group_members, interactions, interaction_members, risk_history",
     )
     .await?;
     Ok(())

@@ -7,6 +7,8 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
 };
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use super::convert::{amount_change_row, close_date_change_row, deal_row, stage_change_row};
@@ -353,6 +355,80 @@ pub async fn replace_histories(
     if !closes.is_empty() {
         scope::insert_many(ctx, closes.iter().map(close_date_change_row))
             .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The stage, close-date and amount histories of several deals, each oldest first.
+pub async fn histories_of(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> AppResult<HashMap<Uuid, Histories>> {
+    let mut out: HashMap<Uuid, Histories> = deal_ids.iter().map(|id| (*id, Histories::default())).collect();
+    if deal_ids.is_empty() {
+        return Ok(out);
+    }
+    for row in scope::select::<stage_change::Entity>(ctx)
+        .filter(stage_change::Column::OpportunityId.is_in(deal_ids.iter().copied()))
+        .all(conn)
+        .await?
+    {
+        let change = StageChange::try_from(row)?;
+        out.entry(change.opportunity_id).or_default().stages.push(change);
+    }
+    for row in scope::select::<close_date_change::Entity>(ctx)
+        .filter(close_date_change::Column::OpportunityId.is_in(deal_ids.iter().copied()))
+        .all(conn)
+        .await?
+    {
+        let change = CloseDateChange::try_from(row)?;
+        out.entry(change.opportunity_id).or_default().closes.push(change);
+    }
+    for row in scope::select::<amount_change::Entity>(ctx)
+        .filter(amount_change::Column::OpportunityId.is_in(deal_ids.iter().copied()))
+        .all(conn)
+        .await?
+    {
+        let change = AmountChange::try_from(row)?;
+        out.entry(change.opportunity_id).or_default().amounts.push(change);
+    }
+    for h in out.values_mut() {
+        h.stages.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+        h.closes.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+        h.amounts.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    }
+    Ok(out)
+}
+
+/// A deal's stage, close-date and amount histories.
+#[derive(Debug, Clone, Default)]
+pub struct Histories {
+    pub stages: Vec<StageChange>,
+    pub closes: Vec<CloseDateChange>,
+    pub amounts: Vec<AmountChange>,
+}
+
+/// Deletes the stage and close-date histories of the deals of `stage_and_close`, and the amount
+/// histories of those of `amount` (before [`bulk::write`](super::bulk::write) puts the new
+/// ones in).
+pub async fn delete_histories(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    stage_and_close: &[Uuid],
+    amount: &[Uuid],
+) -> AppResult<()> {
+    for chunk in stage_and_close.chunks(1_000) {
+        scope::delete::<stage_change::Entity>(ctx)
+            .filter(stage_change::Column::OpportunityId.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
+        scope::delete::<close_date_change::Entity>(ctx)
+            .filter(close_date_change::Column::OpportunityId.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    for chunk in amount.chunks(1_000) {
+        scope::delete::<amount_change::Entity>(ctx)
+            .filter(amount_change::Column::OpportunityId.is_in(chunk.iter().copied()))
+            .exec(conn)
             .await?;
     }
     Ok(())

@@ -121,12 +121,19 @@ pub async fn points_for_deals(
     Ok(by_deal)
 }
 
-/// Replaces a deal's risk history with `points` (a backfill).
-pub async fn replace_points(ctx: &TenantCtx, conn: &impl Conn, deal_id: Uuid, points: &[RiskPoint]) -> AppResult<()> {
-    scope::delete::<risk_history::Entity>(ctx)
-        .filter(risk_history::Column::OpportunityId.eq(deal_id))
-        .exec(conn)
-        .await?;
+/// Replaces the risk histories of the deals of `deal_ids` with `points` (a backfill).
+pub async fn replace_points(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_ids: &[Uuid],
+    points: &[RiskPoint],
+) -> AppResult<()> {
+    for chunk in deal_ids.chunks(1_000) {
+        scope::delete::<risk_history::Entity>(ctx)
+            .filter(risk_history::Column::OpportunityId.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
     for chunk in points.chunks(1_000) {
         scope::insert_many(ctx, chunk.iter().map(risk_point_row))
             .exec_without_returning(conn)

@@ -89,6 +89,33 @@ where
         .transpose()
 }
 
+/// External IDs named in one statement (well under either engine's bind-parameter limit).
+const EXTERNAL_IDS_PER_STATEMENT: usize = 1_000;
+
+/// The records with these external IDs in the caller's tenant (those that exist there),
+/// converted; a statement per thousand IDs.
+pub async fn find_by_external_ids<E, T>(
+    ctx: &TenantCtx,
+    conn: &impl ConnectionTrait,
+    external_ids: &[&str],
+) -> AppResult<Vec<T>>
+where
+    E: HasExternalId,
+    T: TryFrom<E::Model, Error = AppError>,
+{
+    let mut found = Vec::new();
+    for chunk in external_ids.chunks(EXTERNAL_IDS_PER_STATEMENT) {
+        let rows = select::<E>(ctx)
+            .filter(E::external_id_column().is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        for row in rows {
+            found.push(T::try_from(row)?);
+        }
+    }
+    Ok(found)
+}
+
 /// The records with these ids in the caller's tenant (those that exist there), converted.
 pub async fn find_by_ids<E, T>(ctx: &TenantCtx, conn: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<T>>
 where

@@ -9,9 +9,10 @@
 //! The content is drawn from one seeded generator per tenant (`StdRng`): the same seed and
 //! the same `as_of` give the same rows, ids included (UUIDv7 built from each row's own
 //! timestamp and the generator's bits). Deals vary the way real pipelines do — stages, amounts
-//! in USD/EUR/GBP, owners, close dates and pushes, stances and veto holders, mobilizers with
-//! their bandwidth, and how the seller works the group (many threads, one thread, or through
-//! a proxy), some going dark or stalled — so stored risk lands on every level.
+//! in USD/EUR/GBP and their re-scoping, owners, close dates and pushes, stances and veto
+//! holders, mobilizers with their bandwidth, and how the seller works the group (many threads,
+//! one thread, or through a proxy), some going dark or stalled — so stored risk lands on every
+//! level.
 //!
 //! The generator draws domain records ([`tenant`]) and writes them with the store's bulk
 //! writer ([`bulk::write`]: multi-row `INSERT`s) in one transaction per 250 deals, never
@@ -21,7 +22,11 @@
 //! stored assessment of open deals and one history point each; closed deals keep the defaults
 //! the sweep leaves them. `--risk refresh` stores it through `refresh_tenant` instead (the
 //! reference path, slower: it reloads every deal's records and updates deal by deal).
+//!
+//! [`ndjson`] writes the same data set as a SPEC §7 record stream instead, for benchmarking
+//! `dealgraph import` on it: no database, no risk.
 
+pub mod ndjson;
 mod tenant;
 mod words;
 
@@ -35,7 +40,7 @@ use crate::domain::values::TenantId;
 use crate::domain::{AppError, AppResult, TenantCtx};
 use crate::store::bulk::{self, Batch};
 use crate::store::{Store, accounts, policy};
-use tenant::TenantGenerator;
+use tenant::{Assess, TenantGenerator};
 
 /// Deals written per transaction: large enough for statements of thousands of rows, small
 /// enough that a transaction holds a few MB and the progress bar moves.
@@ -67,8 +72,9 @@ pub struct Plan {
     pub seed: u64,
     /// The instant the content is relative to ("now" when it was generated), whole seconds.
     pub as_of: DateTime<Utc>,
-    /// Delete the tenants' existing data first instead of refusing.
+    /// Delete the tenants' existing data first instead of refusing (database only).
     pub replace: bool,
+    /// Database only: the record stream carries no risk.
     pub risk: RiskPath,
     /// Draw a progress bar on stderr (when it is a terminal).
     pub progress: bool,
@@ -255,7 +261,11 @@ async fn generate_tenant(
     let mut done = 0;
     while done < deals {
         let n = DEALS_PER_TX.min(deals - done);
-        let generated = generator.deals(n, &policy, plan.risk == RiskPath::Inline);
+        let assess = match plan.risk {
+            RiskPath::Inline => Assess::Store(&policy),
+            RiskPath::Refresh => Assess::Count(&policy),
+        };
+        let generated = generator.deals(n, assess);
         generated.count_into(&mut report);
         store
             .write(async |tx| bulk::write(&ctx, tx, &generated.batch).await)
@@ -325,7 +335,7 @@ mod tests {
     fn generate(plan: &Plan, index: usize, deals: usize) -> Generated {
         let mut g = TenantGenerator::new(plan, index, deals);
         g.accounts_and_contacts();
-        g.deals(deals, &RiskPolicy::default(), true)
+        g.deals(deals, Assess::Store(&RiskPolicy::default()))
     }
 
     #[test]
@@ -343,9 +353,59 @@ mod tests {
 
         let mut g = TenantGenerator::new(&p, 0, 60);
         g.accounts_and_contacts();
-        let unassessed = g.deals(60, &RiskPolicy::default(), false);
+        let unassessed = g.deals(60, Assess::Count(&RiskPolicy::default()));
         assert_eq!(names(&a), names(&unassessed), "the risk path does not change the rows");
         assert!(unassessed.batch.risk_points.is_empty());
+        assert_eq!(unassessed.levels, a.levels);
+
+        // The record stream's path does not assess at all, and draws the same rows.
+        let mut g = TenantGenerator::new(&p, 0, 60);
+        g.accounts_and_contacts();
+        let skipped = g.deals(60, Assess::Skip);
+        let (x, y) = (&unassessed.batch, &skipped.batch);
+        assert_eq!(x.deals, y.deals);
+        assert_eq!(x.stage_changes, y.stage_changes);
+        assert_eq!(x.close_date_changes, y.close_date_changes);
+        assert_eq!(x.amount_changes, y.amount_changes);
+        assert_eq!(x.members, y.members);
+        assert_eq!((&x.interactions, &x.links), (&y.interactions, &y.links));
+        assert_eq!((skipped.open, skipped.levels), (unassessed.open, [0; 4]));
+    }
+
+    #[test]
+    fn some_deals_were_re_scoped_from_creation_to_their_amount() {
+        let batch = generate(&plan(400), 0, 400).batch;
+        let mut histories: HashMap<Uuid, Vec<&crate::domain::records::AmountChange>> = HashMap::new();
+        for change in &batch.amount_changes {
+            histories.entry(change.opportunity_id).or_default().push(change);
+        }
+        let share = histories.len() as f64 / 400.0;
+        assert!(
+            (0.3..0.5).contains(&share),
+            "about 40 % of deals re-scoped, got {share}"
+        );
+        for deal in &batch.deals {
+            let Some(history) = histories.get(&deal.id) else {
+                continue;
+            };
+            assert!((2..=4).contains(&history.len()), "an initial amount and 1–3 changes");
+            assert_eq!((history[0].from, history[0].at), (None, deal.created_at));
+            assert_eq!(history[history.len() - 1].to, deal.amount_cents);
+            for pair in history.windows(2) {
+                assert_eq!(pair[1].from, Some(pair[0].to));
+                assert!(pair[0].at < pair[1].at && pair[0].to != pair[1].to);
+            }
+            let until = deal.closed_at.unwrap_or(as_of());
+            for change in history {
+                assert!(change.at <= until, "re-scoped before it closed");
+                assert!(
+                    change.to > 0 && change.to % 10_000 == 0,
+                    "round to 100 units: {}",
+                    change.to
+                );
+                assert_eq!(change.by, deal.owner_id);
+            }
+        }
     }
 
     #[test]

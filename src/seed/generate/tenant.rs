@@ -4,6 +4,9 @@
 //! dates, its buying group, how the seller works the group ([`Threading`]) and the
 //! interactions that follow from it; then the records are assembled and, for open deals,
 //! assessed with the same engine and the same records the sweep would read back.
+//!
+//! Amount histories came later than the rest and are drawn from a second generator of their
+//! own ([`amount_history`]), so that adding them left every other row as it was, ids included.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,12 +25,30 @@ use super::{Generated, Plan};
 use crate::domain::deal_record::{DealHistory, DealRecord};
 use crate::domain::model::{Bandwidth, BuyingRole, Influence, InteractionKind, Stage, Stance};
 use crate::domain::records::{
-    Account, CloseDateChange, Contact, Deal, Interaction, Link, Member, RiskPoint, StageChange, StoredRisk,
+    Account, AmountChange, CloseDateChange, Contact, Deal, Interaction, Link, Member, RiskPoint, StageChange,
+    StoredRisk,
 };
 use crate::domain::risk::RiskPolicy;
 use crate::store::bulk::Batch;
 
 const DAY: i64 = 86_400;
+
+/// Mixed into a tenant's seed for its amount-history generator.
+const AMOUNT_STREAM: u64 = 0xA3C5_9AC3_D1B2_E4F7;
+
+/// Amounts are rounded to 100 units of the currency (a step in cents).
+const AMOUNT_STEP: i64 = 100 * 100;
+
+/// What the generator does with the risk of each open deal.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Assess<'a> {
+    /// Assess it, and store the result with the deal and as one history point.
+    Store(&'a RiskPolicy),
+    /// Assess it only to count it by level (the sweep stores it later).
+    Count(&'a RiskPolicy),
+    /// Leave it unassessed: the record stream carries no risk (the importer assesses).
+    Skip,
+}
 
 struct Person {
     id: Uuid,
@@ -90,6 +111,8 @@ struct StagePath {
 /// One tenant's content, drawn deal by deal from its own seeded generator.
 pub(super) struct TenantGenerator {
     rng: StdRng,
+    /// Amount histories only (see the module header).
+    amounts: StdRng,
     anchor: DateTime<Utc>,
     days: i64,
     members: usize,
@@ -113,6 +136,7 @@ impl TenantGenerator {
             .collect();
         TenantGenerator {
             rng: StdRng::seed_from_u64(seed),
+            amounts: StdRng::seed_from_u64(seed ^ AMOUNT_STREAM),
             anchor: plan.as_of.trunc_subsecs(0),
             days: i64::from(plan.days),
             members: plan.members,
@@ -195,20 +219,21 @@ impl TenantGenerator {
         batch
     }
 
-    /// The next `n` deals with everything that hangs off them; with `store_risk`, open deals
-    /// carry their assessment at the anchor and one history point.
-    pub(super) fn deals(&mut self, n: usize, policy: &RiskPolicy, store_risk: bool) -> Generated {
+    /// The next `n` deals with everything that hangs off them; open deals assessed at the
+    /// anchor as `assess` says. The rows do not depend on `assess`, only the stored risk.
+    pub(super) fn deals(&mut self, n: usize, assess: Assess<'_>) -> Generated {
         let mut generated = Generated::default();
         for _ in 0..n {
-            self.deal(&mut generated, policy, store_risk);
+            self.deal(&mut generated, assess);
         }
         generated
     }
 
-    fn deal(&mut self, out: &mut Generated, policy: &RiskPolicy, store_risk: bool) {
+    fn deal(&mut self, out: &mut Generated, assess: Assess<'_>) {
         let anchor = self.anchor;
         let (group_size, interactions_per_deal, days) = (self.members, self.interactions_per_deal, self.days);
         let rng = &mut self.rng;
+        let amounts_rng = &mut self.amounts;
         let Some(company) = self.companies.choose_mut(rng) else {
             return;
         };
@@ -338,26 +363,41 @@ impl TenantGenerator {
         }
 
         // Its assessment, from the very records being written, as the sweep would read them.
-        let record = DealRecord::new(Arc::new(deal), group, Arc::new(history));
-        let assessed = (!path.closed).then(|| record.assess_for_storage(policy, anchor));
-        let (deal, group, history) = record.into_parts();
-        let mut deal = Arc::unwrap_or_clone(deal);
-        let mut history = Arc::unwrap_or_clone(history);
-        if let Some(risk) = assessed {
+        let policy = match assess {
+            Assess::Store(policy) | Assess::Count(policy) if !path.closed => Some(policy),
+            _ => None,
+        };
+        let (mut deal, group, mut history, assessed) = match policy {
+            Some(policy) => {
+                let record = DealRecord::new(Arc::new(deal), group, Arc::new(history));
+                let risk = record.assess_for_storage(policy, anchor);
+                let (deal, group, history) = record.into_parts();
+                (
+                    Arc::unwrap_or_clone(deal),
+                    group,
+                    Arc::unwrap_or_clone(history),
+                    Some(risk),
+                )
+            }
+            None => (deal, group, history, None),
+        };
+        if !path.closed {
             out.open += 1;
-            out.levels[risk.level.index()] += 1;
-            // Drawn on both risk paths, so that the path never changes the rest of the stream.
+            // Drawn whatever `assess` says, so that it never changes the rest of the stream.
             let point_id = Self::id(rng, anchor);
-            if store_risk {
-                deal.risk = risk;
-                out.batch.risk_points.push(RiskPoint {
-                    id: point_id,
-                    opportunity_id: id,
-                    at: anchor,
-                    score: risk.score,
-                    level: risk.level,
-                    factors: risk.factors,
-                });
+            if let Some(risk) = assessed {
+                out.levels[risk.level.index()] += 1;
+                if matches!(assess, Assess::Store(_)) {
+                    deal.risk = risk;
+                    out.batch.risk_points.push(RiskPoint {
+                        id: point_id,
+                        opportunity_id: id,
+                        at: anchor,
+                        score: risk.score,
+                        level: risk.level,
+                        factors: risk.factors,
+                    });
+                }
             }
         }
         for change in &mut history.stage_changes {
@@ -366,16 +406,83 @@ impl TenantGenerator {
         for change in &mut history.close_date_changes {
             change.id = Self::id(rng, change.at);
         }
+        // Re-scoped until it closed (or until now).
+        let until = deal.closed_at.unwrap_or(anchor);
+        let amount_changes = amount_history(amounts_rng, &deal, until);
         let batch = &mut out.batch;
         batch.deals.push(deal);
         batch.stage_changes.append(&mut history.stage_changes);
         batch.close_date_changes.append(&mut history.close_date_changes);
+        batch.amount_changes.extend(amount_changes);
         batch.members.extend(group.into_iter().map(Arc::unwrap_or_clone));
         batch
             .interactions
             .extend(history.interactions.into_iter().map(Arc::unwrap_or_clone));
         batch.links.append(&mut history.links);
     }
+}
+
+/// About 40 % of deals were re-scoped 1–3 times over their life, up or down by 10–50 % each
+/// time: their amount history, oldest first, from the amount they were created with (at
+/// creation) to the one they have now (`deal.amount_cents`), each change strictly later than
+/// the one before and no later than `until`. Empty for the others (their amount never moved,
+/// as for a deal created through the API and never updated).
+///
+/// Drawn backwards from the amount the deal has, which the main generator decided before
+/// amount histories existed; every amount is a multiple of 100 units, like the deals'.
+fn amount_history(rng: &mut StdRng, deal: &Deal, until: DateTime<Utc>) -> Vec<AmountChange> {
+    if !rng.random_bool(0.4) {
+        return Vec::new();
+    }
+    let changes = pick(rng, &[(1_usize, 55), (2, 30), (3, 15)]);
+    let span = usize::try_from((until - deal.created_at).num_seconds()).unwrap_or(0);
+    let changes = changes.min(span);
+    if changes == 0 {
+        return Vec::new();
+    }
+    let mut offsets: Vec<usize> = rand::seq::index::sample(rng, span, changes).into_vec();
+    offsets.sort_unstable();
+    // The amounts, newest first: each the one before it in time, re-scoped up or down.
+    let mut amounts = vec![deal.amount_cents];
+    for _ in 0..changes {
+        let later = amounts[amounts.len() - 1];
+        let rescope = rng.random_range(0.1..=0.5);
+        let up = rng.random_bool(0.5);
+        let factor = if up { 1.0 + rescope } else { 1.0 - rescope };
+        let mut earlier = (((later as f64 / factor) / AMOUNT_STEP as f64).round() as i64).max(1) * AMOUNT_STEP;
+        if earlier == later {
+            // Too small to move by a step when rounded: one step is the smallest re-scope.
+            earlier = if up && later > AMOUNT_STEP {
+                later - AMOUNT_STEP
+            } else {
+                later + AMOUNT_STEP
+            };
+        }
+        amounts.push(earlier);
+    }
+    amounts.reverse();
+    let times = std::iter::once(deal.created_at).chain(
+        offsets
+            .iter()
+            .map(|s| deal.created_at + TimeDelta::seconds(i64::try_from(*s + 1).unwrap_or(i64::MAX))),
+    );
+    let mut from = None;
+    amounts
+        .into_iter()
+        .zip(times)
+        .map(|(to, at)| {
+            let change = AmountChange {
+                id: TenantGenerator::id(rng, at),
+                opportunity_id: deal.id,
+                from,
+                to,
+                at,
+                by: deal.owner_id.clone(),
+            };
+            from = Some(to);
+            change
+        })
+        .collect()
 }
 
 /// Stages: from PROSPECTING up to where the deal is now, skipping some on the way; when it

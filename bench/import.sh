@@ -13,6 +13,7 @@
 #   BENCH_PG_URL    postgres://postgres@127.0.0.1:5432  the server to create the scratch database on
 #   BENCH_GENERATE  extra flags for `dealgraph generate` (e.g. "--deals 2000 --other-tenants 1")
 #   BENCH_STREAM    use this NDJSON file instead of generating one
+#   BENCH_BIN       use this dealgraph binary instead of building the release one
 #   BENCH_KEEP_DB   1 keeps the scratch database afterwards (default: it is dropped)
 #   BENCH_OUT       target/bench  import.md (the summary), import-*.json (the importer's summaries)
 set -euo pipefail
@@ -37,9 +38,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "building the release binary"
-cargo build --release --locked --bin dealgraph
-BIN=target/release/dealgraph
+BIN=${BENCH_BIN:-}
+if [ -z "$BIN" ]; then
+  log "building the release binary"
+  cargo build --release --locked --bin dealgraph
+  BIN=target/release/dealgraph
+fi
 
 STREAM=${BENCH_STREAM:-}
 if [ -z "$STREAM" ]; then
@@ -70,7 +74,7 @@ state() {
     SELECT 'interactions', count(*) FROM interactions UNION ALL
     SELECT 'interaction_members', count(*) FROM interaction_members UNION ALL
     SELECT 'risk_history', count(*) FROM risk_history UNION ALL
-    SELECT 'risk_history checksum', coalesce(sum(score * extract(epoch FROM at)::bigint % 1000003), 0) FROM risk_history"
+    SELECT 'risk_history checksum', coalesce(sum((score * extract(epoch FROM assessed_at)::bigint) % 1000003), 0) FROM risk_history"
 }
 
 run_import() { # name

@@ -17,6 +17,13 @@ pub const SPECIFIED_BY: [(&str, &str); 2] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
 
+impl Timestamp {
+    /// The text the API answers (flat exports write the same).
+    pub fn text(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+}
+
 #[Scalar(
     name = "DateTime",
     specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
@@ -35,13 +42,28 @@ impl ScalarType for Timestamp {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        Value::String(self.text())
     }
 }
 
 /// A calendar date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Day(pub NaiveDate);
+
+impl Day {
+    /// `YYYY-MM-DD`, strictly (what the API accepts).
+    pub fn parse_text(s: &str) -> Option<Day> {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .filter(|_| s.len() == 10)
+            .map(Day)
+    }
+
+    /// The text the API answers (flat exports write the same).
+    pub fn text(&self) -> String {
+        self.0.format("%Y-%m-%d").to_string()
+    }
+}
 
 #[Scalar(
     name = "Date",
@@ -51,23 +73,36 @@ pub struct Day(pub NaiveDate);
 impl ScalarType for Day {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .filter(|_| s.len() == 10)
-                .map(Day)
+            Value::String(s) => Day::parse_text(s)
                 .ok_or_else(|| InputValueError::custom(format!("{s:?} is not a date in YYYY-MM-DD form"))),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        Value::String(self.text())
     }
 }
 
 /// An exact decimal amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money(pub Decimal);
+
+impl Money {
+    /// A decimal string as the API accepts it: digits, one optional point, an optional minus;
+    /// no exponent, no spaces inside.
+    pub fn parse_text(text: &str) -> Option<Money> {
+        let plain = !text.is_empty()
+            && text.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+            && text.matches('.').count() <= 1;
+        plain.then(|| Decimal::from_str(text).ok().map(Money)).flatten()
+    }
+
+    /// The text the API answers, e.g. `125000.00` (flat exports write the same).
+    pub fn text(&self) -> String {
+        self.0.to_string()
+    }
+}
 
 #[Scalar(name = "Decimal")]
 /// An exact decimal number, answered as a string, e.g. `"125000.00"`. Input may be a string or
@@ -81,21 +116,12 @@ impl ScalarType for Money {
             Value::Number(n) => n.to_string(),
             _ => return Err(InputValueError::expected_type(value)),
         };
-        let plain = !text.is_empty()
-            && text.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-            && text.matches('.').count() <= 1;
-        if !plain {
-            return Err(InputValueError::custom(format!(
-                "{text:?} is not a decimal number such as \"125000.00\""
-            )));
-        }
-        Decimal::from_str(&text)
-            .map(Money)
-            .map_err(|_| InputValueError::custom(format!("{text:?} is not a decimal number such as \"125000.00\"")))
+        Money::parse_text(&text)
+            .ok_or_else(|| InputValueError::custom(format!("{text:?} is not a decimal number such as \"125000.00\"")))
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_string())
+        Value::String(self.text())
     }
 }
 

@@ -1,6 +1,8 @@
-//! The HTTP surface: GraphQL over HTTP (POST and GET), GraphiQL, health, readiness, metrics.
+//! The HTTP surface: GraphQL over HTTP (POST and GET), GraphiQL, imports, flat exports, health,
+//! readiness, metrics.
 
 pub mod documents;
+pub mod export;
 pub mod graphiql;
 pub mod import;
 pub mod metrics;
@@ -76,8 +78,14 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.import_timeout,
         ));
+    // Exports stream their bodies: the request timeout covers the first page only (the
+    // response has started by then), and a GET has no body for the body limit to cut.
     let mut app = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/export/opportunities.csv", get(export::opportunities_csv))
+        .route("/export/opportunities.ndjson", get(export::opportunities_ndjson))
+        .route("/export/risk_history.csv", get(export::risk_history_csv))
+        .route("/export/risk_history.ndjson", get(export::risk_history_ndjson))
         .route("/graphiql/{name}", get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -162,7 +170,12 @@ fn error_response(status: StatusCode, media: MediaType, err: &AppError) -> Respo
         }
         other => other.to_string(),
     };
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": err.code() } }] });
+    let mut extensions = serde_json::json!({ "code": err.code() });
+    if let AppError::BadInput { field, .. } = err {
+        // Named as GraphQL names it, so clients branch on one shape.
+        extensions["field"] = serde_json::Value::from(field.as_str());
+    }
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] });
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, media.header());
     if status == StatusCode::UNAUTHORIZED {

@@ -25,14 +25,16 @@ use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use uuid::Uuid;
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use futures_util::StreamExt;
+use futures_util::stream::{FuturesOrdered, FuturesUnordered};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use self::chunk::{Applied, Rejected, Working};
 use self::record::{Record, Rejection};
 use crate::domain::model::Stage;
 use crate::domain::{AppError, AppResult, TenantCtx};
 use crate::service;
-use crate::store::{Store, bulk};
+use crate::store::{Store, bulk, interactions};
 
 /// The first this many errors are reported (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
@@ -197,6 +199,7 @@ async fn import<R: AsyncBufRead + Unpin + Send>(
         let target = Target::Store(store);
         run.feed(ctx, &target, input, progress).await?;
         run.finish(ctx, &target).await?;
+        durable(store).await?;
     }
     progress(&run.summary);
     Ok(run.summary)
@@ -213,10 +216,16 @@ struct Origin {
 /// Records applied together (see [`chunk`]): large enough that a chunk's reads and writes are
 /// a few statements of thousands of rows, small enough to hold a few MB.
 const RECORDS_PER_CHUNK: usize = 2_000;
+/// … or fewer, once their lines reach this many bytes (long summaries), so that a chunk's
+/// memory does not depend on how big its records are.
+const BYTES_PER_CHUNK: usize = 2 << 20;
 
 /// Deals settled together ([`settle`]) and re-assessed together.
 const DEALS_PER_CHUNK: usize = 500;
-const DEALS_PER_REASSESSMENT: usize = 200;
+const DEALS_PER_REASSESSMENT: usize = 50;
+/// … or fewer, so that a unit reads at most about this many interactions (a deal's whole
+/// history is read to replay it; SQLite rows cost a few hundred bytes per column).
+const INTERACTIONS_PER_REASSESSMENT: u64 = 5_000;
 
 /// A record read, waiting for its chunk.
 struct Item {
@@ -250,7 +259,14 @@ enum Target<'a> {
 impl Target<'_> {
     async fn unit<T>(&self, work: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<T>) -> AppResult<T> {
         match self {
-            Target::Store(store) => store.write(work).await,
+            Target::Store(store) => {
+                store
+                    .write(async |tx| {
+                        relax_commit(tx).await?;
+                        work(tx).await
+                    })
+                    .await
+            }
             Target::Tx(outer) => {
                 let tx = outer.begin().await?;
                 match work(&tx).await {
@@ -269,6 +285,36 @@ impl Target<'_> {
         }
     }
 }
+
+/// PostgreSQL: an import's unit of work commits without waiting for its WAL to reach the
+/// disk (thousands of commits; the wait was a good part of an import's time). Nothing is
+/// risked but the last instants before a server crash — an import is idempotent, so running
+/// it again restores them — and the import ends with a commit that waits ([`durable`]),
+/// which makes every earlier one durable too (the WAL is flushed in order).
+async fn relax_commit(tx: &DatabaseTransaction) -> AppResult<()> {
+    if tx.get_database_backend() == sea_orm::DbBackend::Postgres {
+        tx.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
+    }
+    Ok(())
+}
+
+/// Waits until everything the import committed is on disk (see [`relax_commit`]): a
+/// transaction that takes a transaction id commits with a WAL flush.
+async fn durable(store: &Store) -> AppResult<()> {
+    if store.reader().get_database_backend() == sea_orm::DbBackend::Postgres {
+        store
+            .write(async |tx| {
+                tx.execute_unprepared("SELECT pg_current_xact_id()").await?;
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Units of work run at once when re-assessing and settling deals: PostgreSQL works on one
+/// while this process computes the next (SQLite takes them in turn).
+const UNITS_AT_ONCE: usize = 2;
 
 /// Whether an error of a unit of work is the database being away (the import stops) rather
 /// than something one record caused (the records are tried one by one).
@@ -309,7 +355,7 @@ impl Run {
         match input {
             Input::Lines(input) => {
                 let mut lines = input.lines();
-                let mut line_no = 0u64;
+                let (mut line_no, mut bytes) = (0u64, 0usize);
                 while let Some(line) = lines
                     .next_line()
                     .await
@@ -334,8 +380,10 @@ impl Run {
                         external_id,
                         record,
                     });
-                    if items.len() == RECORDS_PER_CHUNK {
+                    bytes += line.len();
+                    if items.len() == RECORDS_PER_CHUNK || bytes >= BYTES_PER_CHUNK {
                         self.chunk(ctx, target, std::mem::take(&mut items)).await?;
+                        bytes = 0;
                         progress(&self.summary);
                     }
                 }
@@ -506,31 +554,27 @@ impl Run {
         let started = std::time::Instant::now();
         let mut deals: Vec<settle::Pending> = std::mem::take(&mut self.histories).into_values().collect();
         deals.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        let created = &self.created;
+        let at_once = if matches!(target, Target::Store(_)) {
+            UNITS_AT_ONCE
+        } else {
+            1
+        };
+        let mut outcomes = Vec::with_capacity(deals.len().div_ceil(DEALS_PER_CHUNK));
+        let mut running = FuturesOrdered::new();
         for chunk in deals.chunks(DEALS_PER_CHUNK) {
-            let now = service::now();
-            let created = &self.created;
-            let outcome = target
-                .unit(async |tx| settle::chunk(ctx, tx, chunk, created, now).await)
-                .await;
-            let settled: Vec<Result<Option<Uuid>, AppError>> = match outcome {
-                Ok(found) => found.into_iter().map(Ok).collect(),
-                Err(err) if stops_the_import(&err) => return Err(err),
-                Err(_) => {
-                    let mut one_by_one = Vec::with_capacity(chunk.len());
-                    for deal in chunk {
-                        let single = std::slice::from_ref(deal);
-                        match target
-                            .unit(async |tx| settle::chunk(ctx, tx, single, created, now).await)
-                            .await
-                        {
-                            Ok(found) => one_by_one.push(Ok(found.into_iter().next().flatten())),
-                            Err(err) if stops_the_import(&err) => return Err(err),
-                            Err(err) => one_by_one.push(Err(err)),
-                        }
-                    }
-                    one_by_one
-                }
-            };
+            running.push_back(settle_unit(ctx, target, chunk, created));
+            if running.len() >= at_once
+                && let Some(outcome) = running.next().await
+            {
+                outcomes.push(outcome);
+            }
+        }
+        while let Some(outcome) = running.next().await {
+            outcomes.push(outcome);
+        }
+        for (chunk, outcome) in deals.chunks(DEALS_PER_CHUNK).zip(outcomes) {
+            let settled = outcome?;
             for (deal, outcome) in chunk.iter().zip(settled) {
                 let rejection = match outcome {
                     Ok(Some(id)) => {
@@ -560,10 +604,41 @@ impl Run {
         let mut touched: Vec<Uuid> = self.touched.iter().copied().collect();
         touched.sort();
         let at = service::now();
-        for chunk in touched.chunks(DEALS_PER_REASSESSMENT) {
-            target
-                .unit(async |tx| service::risk::reassess_and_backfill(ctx, tx, chunk, at).await)
-                .await?;
+        let at_once = if matches!(target, Target::Store(_)) {
+            UNITS_AT_ONCE
+        } else {
+            1
+        };
+        let mut outcomes = Vec::new();
+        let mut running = FuturesUnordered::new();
+        let counts = target
+            .unit(async |tx| interactions::count_for_deals(ctx, tx, &touched).await)
+            .await?;
+        let (mut chunks, mut start, mut load) = (Vec::new(), 0, 0);
+        for (i, id) in touched.iter().enumerate() {
+            let n = counts.get(id).copied().unwrap_or(0) + 1;
+            if i > start && (i - start >= DEALS_PER_REASSESSMENT || load + n > INTERACTIONS_PER_REASSESSMENT) {
+                chunks.push(&touched[start..i]);
+                (start, load) = (i, 0);
+            }
+            load += n;
+        }
+        if start < touched.len() {
+            chunks.push(&touched[start..]);
+        }
+        for chunk in chunks {
+            running.push(reassess_unit(ctx, target, chunk, at));
+            if running.len() >= at_once
+                && let Some(outcome) = running.next().await
+            {
+                outcomes.push(outcome);
+            }
+        }
+        while let Some(outcome) = running.next().await {
+            outcomes.push(outcome);
+        }
+        for outcome in outcomes {
+            outcome?;
         }
         self.summary.reassessed = touched.len() as u64;
         tracing::info!(
@@ -573,6 +648,46 @@ impl Run {
         );
         Ok(())
     }
+}
+
+/// Settles a chunk of deals in one unit of work; if the database refuses it, each deal in a
+/// unit of its own, so that only the deal it refuses is rejected.
+async fn settle_unit(
+    ctx: &TenantCtx,
+    target: &Target<'_>,
+    chunk: &[settle::Pending],
+    created: &HashSet<Uuid>,
+) -> AppResult<Vec<Result<Option<Uuid>, AppError>>> {
+    let now = service::now();
+    match target
+        .unit(async |tx| settle::chunk(ctx, tx, chunk, created, now).await)
+        .await
+    {
+        Ok(found) => Ok(found.into_iter().map(Ok).collect()),
+        Err(err) if stops_the_import(&err) => Err(err),
+        Err(_) => {
+            let mut one_by_one = Vec::with_capacity(chunk.len());
+            for deal in chunk {
+                let single = std::slice::from_ref(deal);
+                match target
+                    .unit(async |tx| settle::chunk(ctx, tx, single, created, now).await)
+                    .await
+                {
+                    Ok(found) => one_by_one.push(Ok(found.into_iter().next().flatten())),
+                    Err(err) if stops_the_import(&err) => return Err(err),
+                    Err(err) => one_by_one.push(Err(err)),
+                }
+            }
+            Ok(one_by_one)
+        }
+    }
+}
+
+/// Re-assesses a chunk of deals and rebuilds their risk histories, in one unit of work.
+async fn reassess_unit(ctx: &TenantCtx, target: &Target<'_>, chunk: &[Uuid], at: DateTime<Utc>) -> AppResult<usize> {
+    target
+        .unit(async |tx| service::risk::reassess_and_backfill(ctx, tx, chunk, at).await)
+        .await
 }
 
 /// The record type a file of a CRM export holds.

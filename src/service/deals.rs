@@ -11,7 +11,7 @@ use crate::domain::deal_record::DealHistory;
 use crate::domain::model::Stage;
 use crate::domain::page::{Page, PageArgs};
 use crate::domain::query::{DealFilter, DealSort};
-use crate::domain::records::{Account, CloseDateChange, Deal, StageChange, StoredRisk};
+use crate::domain::records::{Account, AmountChange, CloseDateChange, Deal, StageChange, StoredRisk};
 use crate::domain::values;
 use crate::domain::{AppError, AppResult, TenantCtx};
 use crate::store::{Conn, history, opportunities};
@@ -136,7 +136,7 @@ pub async fn update(ctx: &TenantCtx, svc: &Services, input: UpdateDeal) -> AppRe
         .await
 }
 
-/// Records the stage and close-date moves from `before` (`None`: a new deal) to `after`,
+/// Records the stage, close-date and amount moves from `before` (`None`: a new deal) to `after`,
 /// stamped with `after.updated_at` and the caller.
 async fn record_moves(ctx: &TenantCtx, conn: &impl Conn, before: Option<&Deal>, after: &Deal) -> AppResult<()> {
     let from_stage = before.map(|d| d.stage);
@@ -166,6 +166,18 @@ async fn record_moves(ctx: &TenantCtx, conn: &impl Conn, before: Option<&Deal>, 
             by: ctx.user_id().to_owned(),
         };
         opportunities::record_close_date_change(ctx, conn, &change).await?;
+    }
+    let from_amount = before.map(|d| d.amount_cents);
+    if from_amount != Some(after.amount_cents) {
+        let change = AmountChange {
+            id: Uuid::now_v7(),
+            opportunity_id: after.id,
+            from: from_amount,
+            to: after.amount_cents,
+            at: after.updated_at,
+            by: ctx.user_id().to_owned(),
+        };
+        opportunities::record_amount_change(ctx, conn, &change).await?;
     }
     Ok(())
 }

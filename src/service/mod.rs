@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod contacts;
 pub mod deals;
+pub mod export;
 pub mod groups;
 pub mod interactions;
 pub mod pipeline;

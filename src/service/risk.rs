@@ -207,7 +207,7 @@ pub(crate) async fn reassess_and_backfill(
     for member in members::for_deals(ctx, conn, &found).await? {
         groups.entry(member.opportunity_id).or_default().push(Arc::new(member));
     }
-    let mut histories = history::for_deals(ctx, conn, &found).await?;
+    let mut histories = history::for_assessment(ctx, conn, &found).await?;
     let mut stored_points = stored::points_for_deals(ctx, conn, &found).await?;
     let (mut replaced, mut points_of_replaced) = (Vec::new(), Vec::new());
     for deal in deals {

@@ -81,6 +81,33 @@ impl Branch {
 
 /// The histories of `deal_ids` (an empty one for a deal without any), in one statement.
 pub async fn for_deals(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> AppResult<HashMap<Uuid, DealHistory>> {
+    read(ctx, conn, deal_ids, Texts::All).await
+}
+
+/// Like [`for_deals`], without what the risk engine never reads (interaction summaries, who
+/// logged them, external IDs): re-assessing thousands of deals after an import reads a
+/// fraction of the bytes.
+pub async fn for_assessment(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, DealHistory>> {
+    read(ctx, conn, deal_ids, Texts::None).await
+}
+
+/// Whether interactions come with their texts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Texts {
+    All,
+    None,
+}
+
+async fn read(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_ids: &[Uuid],
+    texts: Texts,
+) -> AppResult<HashMap<Uuid, DealHistory>> {
     let mut histories: HashMap<Uuid, DealHistory> = deal_ids.iter().map(|id| (*id, DealHistory::default())).collect();
     if deal_ids.is_empty() {
         return Ok(histories);
@@ -94,12 +121,18 @@ pub async fn for_deals(ctx: &TenantCtx, conn: &impl Conn, deal_ids: &[Uuid]) -> 
         id: Expr::col(I::Id),
         deal: Expr::col(I::OpportunityId),
         at: Expr::col(I::OccurredAt),
-        texts: [Expr::col(I::Kind), Expr::col(I::Summary), Expr::col(I::LoggedBy)],
+        texts: match texts {
+            Texts::All => [Expr::col(I::Kind), Expr::col(I::Summary), Expr::col(I::LoggedBy)],
+            Texts::None => [Expr::col(I::Kind), null("text"), Expr::cust("CAST('' AS TEXT)")],
+        },
         time2: Expr::col(I::CreatedAt),
         member: null("uuid"),
         dates: [null("date"), null("date")],
         flag: null("boolean"),
-        external_id: Expr::col(I::ExternalId),
+        external_id: match texts {
+            Texts::All => Expr::col(I::ExternalId),
+            Texts::None => null("text"),
+        },
     }
     .select::<interaction::Entity>(ctx, I::OpportunityId, deal_ids);
     let links = Branch {

@@ -2,7 +2,8 @@
 
 use entity::interaction::{Column, Entity};
 use entity::interaction_member;
-use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::convert::{interaction_row, link_row};
@@ -100,4 +101,27 @@ pub async fn overwrite(ctx: &TenantCtx, conn: &impl Conn, interaction: &Interact
             .await?;
     }
     Ok(())
+}
+
+/// How many interactions each of these deals has (deals without any are left out), a
+/// statement per thousand deals.
+pub async fn count_for_deals(
+    ctx: &TenantCtx,
+    conn: &impl Conn,
+    deal_ids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, u64>> {
+    let mut counts = std::collections::HashMap::new();
+    for chunk in deal_ids.chunks(1_000) {
+        let rows: Vec<(Uuid, i64)> = scope::select::<Entity>(ctx)
+            .select_only()
+            .column(Column::OpportunityId)
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            .filter(Column::OpportunityId.is_in(chunk.iter().copied()))
+            .group_by(Column::OpportunityId)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        counts.extend(rows.into_iter().map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))));
+    }
+    Ok(counts)
 }

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod bulk;
 pub mod contacts;
 pub mod convert;
+pub mod export;
 pub mod history;
 pub mod interactions;
 pub mod members;

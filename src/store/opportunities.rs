@@ -227,6 +227,10 @@ pub async fn record_close_date_change(ctx: &TenantCtx, conn: &impl Conn, change:
     scope::insert_one(ctx, conn, close_date_change_row(change)).await
 }
 
+pub async fn record_amount_change(ctx: &TenantCtx, conn: &impl Conn, change: &AmountChange) -> AppResult<()> {
+    scope::insert_one(ctx, conn, amount_change_row(change)).await
+}
+
 /// A deal's newest `last` stage changes, oldest first.
 pub async fn stage_history(
     ctx: &TenantCtx,

@@ -8,6 +8,7 @@ mod auth;
 mod board;
 mod concurrency;
 mod demo;
+mod export;
 mod external_ids;
 mod faults;
 mod flow;

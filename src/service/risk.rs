@@ -209,15 +209,26 @@ pub(crate) async fn reassess_and_backfill(
     }
     let mut histories = history::for_assessment(ctx, conn, &found).await?;
     let mut stored_points = stored::points_for_deals(ctx, conn, &found).await?;
-    let (mut replaced, mut points_of_replaced) = (Vec::new(), Vec::new());
+    let (mut replaced, mut points_of_replaced, mut assessed) = (Vec::new(), Vec::new(), Vec::new());
     for deal in deals {
         let group = groups.remove(&deal.id).unwrap_or_default();
         let past = Arc::new(histories.remove(&deal.id).unwrap_or_default());
         let deal = Arc::new(deal);
-        // The stored assessment, as of now (a changed one also adds a point to the history).
+        // The stored assessment, as of now; its history is the replay below.
         let record = DealRecord::new(Arc::clone(&deal), group.clone(), Arc::clone(&past));
         let next = record.assess_for_storage(&policy, now);
-        let point_added = stored::save(ctx, conn, &deal, &next, Overwrite::Always).await?;
+        let before = &deal.risk;
+        let same_risk = before.assessed_at.is_some()
+            && (
+                before.score,
+                before.level,
+                before.factors,
+                before.group_size,
+                before.engaged,
+            ) == (next.score, next.level, next.factors, next.group_size, next.engaged);
+        if !same_risk {
+            assessed.push((deal.id, next));
+        }
         let points = crate::domain::backfill::risk_history(&deal, &group, &past, &policy, now);
         let before = stored_points.remove(&deal.id).unwrap_or_default();
         let same = before.len() == points.len()
@@ -225,11 +236,12 @@ pub(crate) async fn reassess_and_backfill(
                 .iter()
                 .zip(&points)
                 .all(|(a, b)| (a.at, a.score, a.level, a.factors) == (b.at, b.score, b.level, b.factors));
-        if point_added || !same {
+        if !same {
             replaced.push(deal.id);
             points_of_replaced.extend(points);
         }
     }
+    stored::save_many(ctx, conn, &assessed).await?;
     stored::replace_points(ctx, conn, &replaced, &points_of_replaced).await?;
     Ok(replaced.len())
 }

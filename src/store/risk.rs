@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{opportunity, risk_history};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DbBackend, QueryFilter, QueryOrder, QuerySelect, Statement, Value};
 use uuid::Uuid;
 
 use super::convert::{risk_point_row, signed};
@@ -73,6 +73,57 @@ pub async fn save(
     };
     scope::insert_one(ctx, conn, risk_point_row(&point)).await?;
     Ok(true)
+}
+
+/// Stores each `(deal, assessment)` as the deal's current assessment, without history
+/// points (an import rebuilds the histories itself): one statement on PostgreSQL (the rows
+/// as a JSON document joined to the deals), a statement per deal on SQLite.
+pub async fn save_many(ctx: &TenantCtx, conn: &impl Conn, assessed: &[(Uuid, StoredRisk)]) -> AppResult<()> {
+    if assessed.is_empty() {
+        return Ok(());
+    }
+    if conn.get_database_backend() == DbBackend::Postgres {
+        let rows: Vec<serde_json::Value> = assessed
+            .iter()
+            .map(|(id, r)| {
+                serde_json::json!({
+                    "id": id,
+                    "risk_score": signed(r.score),
+                    "risk_level": r.level.as_str(),
+                    "risk_factor_mask": r.factors.bits(),
+                    "risk_assessed_at": r.assessed_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+                    "risk_group_size": signed(r.group_size),
+                    "risk_engaged": signed(r.engaged),
+                })
+            })
+            .collect();
+        let sql = "UPDATE opportunities AS o SET risk_score = v.risk_score, risk_level = v.risk_level, \
+                   risk_factor_mask = v.risk_factor_mask, risk_assessed_at = v.risk_assessed_at, \
+                   risk_group_size = v.risk_group_size, risk_engaged = v.risk_engaged \
+                   FROM json_populate_recordset(NULL::opportunities, $1::json) AS v \
+                   WHERE o.tenant_id = $2 AND o.id = v.id";
+        let doc = serde_json::Value::Array(rows).to_string();
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [Value::from(doc), Value::from(ctx.tenant().as_str())],
+        ))
+        .await?;
+        return Ok(());
+    }
+    for (id, next) in assessed {
+        scope::update::<opportunity::Entity>(ctx)
+            .filter(opportunity::Column::Id.eq(*id))
+            .col_expr(opportunity::Column::RiskScore, Expr::val(signed(next.score)))
+            .col_expr(opportunity::Column::RiskLevel, Expr::val(next.level.as_str()))
+            .col_expr(opportunity::Column::RiskFactorMask, Expr::val(next.factors.bits()))
+            .col_expr(opportunity::Column::RiskAssessedAt, Expr::val(next.assessed_at))
+            .col_expr(opportunity::Column::RiskGroupSize, Expr::val(signed(next.group_size)))
+            .col_expr(opportunity::Column::RiskEngaged, Expr::val(signed(next.engaged)))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The newest `last` points of a deal's risk history since `since` (from the start when

@@ -27,16 +27,21 @@ pub struct Bucket {
     pub factor_counts: [i64; 12],
 }
 
-/// One `groups` aggregate row: the open deals of one group key in one currency.
-#[derive(Debug, Clone, PartialEq)]
+/// One `groups` aggregate row: the deals of one group key in one currency. The counts and
+/// sums are of its open deals; `won` and `lost` count its closed ones.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GroupRow {
     /// Stage or level name, owner id, or account id.
     pub key: String,
     pub currency: String,
     pub count: i64,
     pub amount_cents: i64,
+    /// Σ amount in cents × stage probability in percent.
+    pub weighted_cent_percents: i64,
     pub risk_score_sum: i64,
     pub high_or_critical: i64,
+    pub won: i64,
+    pub lost: i64,
 }
 
 /// What a group is the group of.
@@ -59,15 +64,22 @@ impl GroupKey {
     }
 }
 
-/// One group of `PipelineHealth.groups`: every currency of one key merged.
+/// One group of `PipelineHealth.groups`: every currency of one key merged. `count`,
+/// `amounts`, `weighted_amount` and the risk figures are of its open deals; `won`, `lost`
+/// and `win_rate` of its closed ones.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupSummary {
     pub key: GroupKey,
     pub label: String,
     pub count: i64,
     pub amounts: Amounts,
+    /// Σ amount × stage probability when the open deals share one currency (0 without any).
+    pub weighted_amount: Option<Decimal>,
     pub average_risk_score: f64,
     pub high_or_critical: i64,
+    pub won: i64,
+    pub lost: i64,
+    pub win_rate: Option<f64>,
 }
 
 /// The pipeline of a filter, with its groups when asked for.
@@ -84,24 +96,45 @@ pub fn merge_groups<E>(
     rows: Vec<GroupRow>,
     key_and_label: impl Fn(&str) -> Result<(GroupKey, String), E>,
 ) -> Result<Vec<GroupSummary>, E> {
-    let mut merged: BTreeMap<String, (i64, i64, i64, Amounts)> = BTreeMap::new();
+    #[derive(Default)]
+    struct Merged {
+        count: i64,
+        score_sum: i64,
+        high: i64,
+        won: i64,
+        lost: i64,
+        amounts: Amounts,
+        weighted: i128,
+    }
+    let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     for row in rows {
         let entry = merged.entry(row.key).or_default();
-        entry.0 += row.count;
-        entry.1 += row.risk_score_sum;
-        entry.2 += row.high_or_critical;
-        entry.3.add(&row.currency, row.amount_cents);
+        entry.count += row.count;
+        entry.score_sum += row.risk_score_sum;
+        entry.high += row.high_or_critical;
+        entry.won += row.won;
+        entry.lost += row.lost;
+        // A currency only the group's closed deals use is not one of its open amounts.
+        if row.count > 0 {
+            entry.amounts.add(&row.currency, row.amount_cents);
+            entry.weighted += i128::from(row.weighted_cent_percents);
+        }
     }
     let mut groups = Vec::with_capacity(merged.len());
-    for (raw, (count, score_sum, high, amounts)) in merged {
+    for (raw, m) in merged {
         let (key, label) = key_and_label(&raw)?;
+        let single_currency = m.amounts.0.len() <= 1;
         groups.push(GroupSummary {
             key,
             label,
-            count,
-            amounts,
-            average_risk_score: ratio(score_sum, count).unwrap_or(0.0),
-            high_or_critical: high,
+            count: m.count,
+            weighted_amount: single_currency.then(|| two_places(Decimal::from_i128_with_scale(m.weighted, 4))),
+            amounts: m.amounts,
+            average_risk_score: ratio(m.score_sum, m.count).unwrap_or(0.0),
+            high_or_critical: m.high,
+            won: m.won,
+            lost: m.lost,
+            win_rate: ratio(m.won, m.won + m.lost),
         });
     }
     groups.sort_by_key(|g| (g.key.rank(), g.label.to_lowercase()));
@@ -396,6 +429,39 @@ mod tests {
                 .map(|l| l.count),
             Some(2)
         );
+    }
+
+    #[test]
+    fn groups_merge_currencies_and_count_outcomes_apart_from_open_deals() {
+        let row = |key: &str, currency: &str, count, cents, won, lost| GroupRow {
+            key: key.into(),
+            currency: currency.into(),
+            count,
+            amount_cents: cents,
+            weighted_cent_percents: cents * 60,
+            risk_score_sum: 30 * count,
+            won,
+            lost,
+            ..GroupRow::default()
+        };
+        let rows = vec![
+            row("bo", "USD", 2, 100_00, 1, 0),
+            row("bo", "EUR", 0, 0, 0, 3), // closed only: not an open currency
+            row("al", "USD", 1, 50_00, 0, 0),
+            row("al", "EUR", 1, 10_00, 0, 0),
+        ];
+        let groups = merge_groups(rows, |raw| Ok::<_, ()>((GroupKey::Owner(raw.into()), raw.into()))).expect("keys");
+        assert_eq!(
+            groups.iter().map(|g| g.label.as_str()).collect::<Vec<_>>(),
+            ["al", "bo"]
+        );
+        let (al, bo) = (&groups[0], &groups[1]);
+        assert_eq!((al.count, al.amounts.single(), al.weighted_amount), (2, None, None));
+        assert_eq!((al.won, al.lost, al.win_rate), (0, 0, None));
+        assert_eq!((bo.count, bo.amounts.single()), (2, Some(money(100_00))));
+        assert_eq!(bo.weighted_amount.map(|d| d.to_string()).as_deref(), Some("60.00"));
+        assert_eq!((bo.won, bo.lost, bo.win_rate), (1, 3, Some(0.25)));
+        assert_eq!(bo.average_risk_score, 30.0);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! What a client can ask of the pipeline: which deals (a filter), in which order, grouped
 //! how. Validated and resolved to internal ids before they reach the service.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::model::{RiskFactorCode, RiskLevel, Stage};
+use super::{AppError, AppResult};
 
 /// The board's filter. All given conditions must hold.
 #[derive(Debug, Clone, Default)]
@@ -24,11 +25,34 @@ pub struct DealFilter {
     pub close_date_from: Option<NaiveDate>,
     pub close_date_to: Option<NaiveDate>,
     pub name_contains: Option<String>,
+    /// Created at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created at or before this instant.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Closed on or after this UTC day.
+    pub closed_from: Option<NaiveDate>,
+    /// Closed on or before this UTC day.
+    pub closed_to: Option<NaiveDate>,
     /// The deal's external ID is one of these.
     pub external_ids: Option<Vec<String>>,
 }
 
 impl DealFilter {
+    /// Rejects a created or closed range whose start lies after its end; `field` names an
+    /// input field as the client wrote it (`createdFrom` → `filter.createdFrom`, say).
+    pub fn check_ranges(&self, field: impl Fn(&str) -> String) -> AppResult<()> {
+        fn ordered<T: PartialOrd>(from: Option<T>, to: Option<T>) -> bool {
+            !matches!((from, to), (Some(from), Some(to)) if from > to)
+        }
+        if !ordered(self.created_from, self.created_to) {
+            return Err(AppError::bad_input(field("createdFrom"), "is after createdTo"));
+        }
+        if !ordered(self.closed_from, self.closed_to) {
+            return Err(AppError::bad_input(field("closedFrom"), "is after closedTo"));
+        }
+        Ok(())
+    }
+
     /// The same filter narrowed to one account (nothing matches if it named another).
     pub fn within_account(mut self, account_id: Uuid) -> DealFilter {
         if self.account_id.is_some_and(|a| a != account_id) {

@@ -5,7 +5,7 @@ use async_graphql::{ID, InputObject};
 
 use super::enums::{OpportunityOrderField, OrderDirection, RiskFactorCode, RiskLevel, Stage};
 use super::ids::{self, Kind};
-use super::scalars::{Day, Money};
+use super::scalars::{Day, Money, Timestamp};
 use crate::domain::AppResult;
 use crate::domain::query::{DealFilter, DealSort};
 use crate::domain::values;
@@ -33,6 +33,14 @@ pub struct OpportunityFilter {
     pub name_contains: Option<String>,
     /// The deal's external ID is one of these (at most 1,000).
     pub external_ids: Option<Vec<String>>,
+    /// Created at or after this instant.
+    pub created_from: Option<Timestamp>,
+    /// Created at or before this instant.
+    pub created_to: Option<Timestamp>,
+    /// Closed (won or lost) on or after this day: the UTC date of `closedAt`.
+    pub closed_from: Option<Day>,
+    /// Closed (won or lost) on or before this day: the UTC date of `closedAt`.
+    pub closed_to: Option<Day>,
 }
 
 #[derive(InputObject)]
@@ -48,7 +56,7 @@ pub fn deal_filter(filter: Option<OpportunityFilter>) -> AppResult<DealFilter> {
     };
     let account_id = f.account_id.as_deref().map(|id| ids::decode(Kind::Account, id));
     let cents = |field: &str, m: Option<Money>| m.map(|m| values::amount_cents(field, m.0)).transpose();
-    Ok(DealFilter {
+    let filter = DealFilter {
         stages: f.stages.map(|s| s.into_iter().map(Into::into).collect()),
         open: f.open,
         owner_id: f.owner_id,
@@ -71,7 +79,13 @@ pub fn deal_filter(filter: Option<OpportunityFilter>) -> AppResult<DealFilter> {
             .external_ids
             .map(|ids| values::external_id_list("filter.externalIds", ids))
             .transpose()?,
-    })
+        created_from: f.created_from.map(|t| t.0),
+        created_to: f.created_to.map(|t| t.0),
+        closed_from: f.closed_from.map(|d| d.0),
+        closed_to: f.closed_to.map(|d| d.0),
+    };
+    filter.check_ranges(|name| format!("filter.{name}"))?;
+    Ok(filter)
 }
 
 pub fn deal_sort(order: Option<OpportunityOrder>) -> DealSort {

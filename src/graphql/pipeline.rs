@@ -1,4 +1,5 @@
-//! `pipelineHealth`: the BI view of the pipeline, from SQL aggregates over stored assessments.
+//! `pipelineHealth`: the BI view of the pipeline, now or as of an instant, from SQL aggregates
+//! over stored assessments and histories.
 
 use async_graphql::{Enum, SimpleObject};
 
@@ -63,24 +64,38 @@ pub struct FactorBucket {
     pub count: i32,
 }
 
-/// Open deals sharing one `groupBy` key.
+/// The deals sharing one `groupBy` key (a row for every key with matching deals, open or
+/// closed): `count`, the amounts and the risk figures cover its open deals; `won`, `lost`
+/// and `winRate` its closed ones.
 #[derive(SimpleObject)]
 pub struct PipelineGroup {
     /// Stage or risk-level name, owner id, or account ID.
     pub key: String,
     /// Human label: stage or level in words, owner id, account name.
     pub label: String,
+    /// Open deals.
     pub count: i32,
-    /// The sum when the group's deals share one currency; null when currencies mix (see `amounts`).
+    /// The open deals' sum when they share one currency; null when currencies mix (see `amounts`).
     pub amount: Option<Money>,
+    /// The open deals' sum per currency.
     pub amounts: Vec<CurrencyAmount>,
+    /// Σ amount × stage probability of the open deals when they share one currency (like
+    /// `amount`); null when currencies mix.
+    pub weighted_amount: Option<Money>,
     pub average_risk_score: f64,
     pub high_or_critical_count: i32,
+    /// Deals closed won.
+    pub won: i32,
+    /// Deals closed lost.
+    pub lost: i32,
+    /// won / (won + lost); null without closed deals.
+    pub win_rate: Option<f64>,
 }
 
 /// Pipeline health of the deals matching a filter.
 #[derive(SimpleObject)]
 pub struct PipelineHealth {
+    /// The instant the figures describe: `asOf`, or now.
     pub as_of: Timestamp,
     pub open_count: i32,
     /// Open deals per currency.
@@ -91,10 +106,11 @@ pub struct PipelineHealth {
     pub by_risk_level: Vec<RiskLevelBucket>,
     /// Open deals per factor (all twelve codes).
     pub by_factor: Vec<FactorBucket>,
-    /// Open deals per `groupBy` key (empty without `groupBy`).
+    /// One row per `groupBy` key with matching deals (empty without `groupBy`).
     pub groups: Vec<PipelineGroup>,
     pub average_risk_score: Option<f64>,
     pub average_buying_group_size: Option<f64>,
+    /// Null for an `asOf` in the past: who was engaged directly back then is not stored.
     pub average_directly_engaged: Option<f64>,
     /// CLOSED_WON / (CLOSED_WON + CLOSED_LOST) within the filter.
     pub win_rate: Option<f64>,
@@ -129,8 +145,12 @@ fn group(g: GroupSummary) -> PipelineGroup {
         count: count(g.count),
         amount,
         amounts,
+        weighted_amount: g.weighted_amount.map(Money),
         average_risk_score: g.average_risk_score,
         high_or_critical_count: count(g.high_or_critical),
+        won: count(g.won),
+        lost: count(g.lost),
+        win_rate: g.win_rate,
     }
 }
 

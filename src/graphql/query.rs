@@ -15,6 +15,7 @@ use super::member::BuyingGroupMember;
 use super::node::{Node, Viewer};
 use super::pipeline::{PipelineGroupBy, PipelineHealth};
 use super::risk::RiskPolicyOut;
+use super::scalars::Timestamp;
 use super::scope;
 use crate::domain::page::PageArgs;
 use crate::service;
@@ -105,17 +106,30 @@ impl Query {
 
     /// Pipeline health of the deals matching `filter`, from SQL aggregates over the stored
     /// assessments: totals per currency, buckets by stage, risk level and factor, averages,
-    /// win rate, and one row per `groupBy` key.
+    /// win rate, and one row per `groupBy` key; with `asOf`, of the pipeline as it stood then
+    /// (from the stage, amount and close-date histories and `riskHistory`).
     #[graphql(complexity = 50)]
     async fn pipeline_health(
         &self,
         ctx: &Context<'_>,
         filter: Option<OpportunityFilter>,
         group_by: Option<PipelineGroupBy>,
+        #[graphql(
+            desc = "The pipeline as it stood at this instant (default: now): the deals created by \
+                          then, with the stage, amount, close date and stored risk they had then."
+        )]
+        as_of: Option<Timestamp>,
     ) -> Result<PipelineHealth> {
         let scope = scope(ctx)?;
         let filter = deal_filter(filter)?;
-        let health = service::pipeline::health(&scope.ctx, &scope.services, &filter, group_by.map(Into::into)).await?;
+        let health = service::pipeline::health(
+            &scope.ctx,
+            &scope.services,
+            &filter,
+            group_by.map(Into::into),
+            as_of.map(|t| t.0),
+        )
+        .await?;
         Ok(health.into())
     }
 

@@ -508,11 +508,16 @@ struct FilterParams {
     close_date_to: Option<chrono::NaiveDate>,
     name_contains: Option<String>,
     external_ids: Option<Vec<String>>,
+    created_from: Option<chrono::DateTime<chrono::Utc>>,
+    created_to: Option<chrono::DateTime<chrono::Utc>>,
+    closed_from: Option<chrono::NaiveDate>,
+    closed_to: Option<chrono::NaiveDate>,
 }
 
 /// The parameters an export understands (named in the error for any other).
 const PARAMETERS: &str = "stage, open, ownerId, accountId, riskLevel, riskFactor, minAmount, maxAmount, currency, \
-                          closeDateFrom, closeDateTo, nameContains, externalId";
+                          closeDateFrom, closeDateTo, nameContains, externalId, createdFrom, createdTo, \
+                          closedFrom, closedTo";
 
 impl FilterParams {
     fn take(&mut self, name: &str, value: &str) -> AppResult<()> {
@@ -534,6 +539,10 @@ impl FilterParams {
                 | "nameContains"
                 | "externalId"
                 | "externalIds"
+                | "createdFrom"
+                | "createdTo"
+                | "closedFrom"
+                | "closedTo"
         );
         if !known {
             return Err(AppError::bad_input(
@@ -579,21 +588,21 @@ impl FilterParams {
             "closeDateFrom" => once(&mut self.close_date_from, name, date(name, value)?)?,
             "closeDateTo" => once(&mut self.close_date_to, name, date(name, value)?)?,
             "nameContains" => once(&mut self.name_contains, name, value.to_owned())?,
+            "createdFrom" => once(&mut self.created_from, name, instant(name, value)?)?,
+            "createdTo" => once(&mut self.created_to, name, instant(name, value)?)?,
+            "closedFrom" => once(&mut self.closed_from, name, date(name, value)?)?,
+            "closedTo" => once(&mut self.closed_to, name, date(name, value)?)?,
             _ => {}
         }
         Ok(())
     }
 
-    #[allow(
-        clippy::needless_update,
-        reason = "`DealFilter` grows (SPEC §8's created and closed ranges): a new condition is off here until a parameter sets it"
-    )]
     fn finish(self) -> AppResult<DealFilter> {
         let external_ids = self
             .external_ids
             .map(|ids| values::external_id_list("externalId", ids))
             .transpose()?;
-        Ok(DealFilter {
+        let filter = DealFilter {
             stages: self.stages,
             open: self.open,
             owner_id: self.owner_id,
@@ -608,8 +617,13 @@ impl FilterParams {
             close_date_to: self.close_date_to,
             name_contains: self.name_contains,
             external_ids,
-            ..DealFilter::default()
-        })
+            created_from: self.created_from,
+            created_to: self.created_to,
+            closed_from: self.closed_from,
+            closed_to: self.closed_to,
+        };
+        filter.check_ranges(str::to_owned)?;
+        Ok(filter)
     }
 }
 
@@ -645,6 +659,18 @@ fn date(name: &str, value: &str) -> AppResult<chrono::NaiveDate> {
     Day::parse_text(value)
         .map(|d| d.0)
         .ok_or_else(|| AppError::bad_input(name, format!("{value:?} is not a date in YYYY-MM-DD form")))
+}
+
+/// An RFC 3339 instant (`2026-01-31T09:00:00Z`; a `+` offset must be written `%2B`).
+fn instant(name: &str, value: &str) -> AppResult<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.to_utc())
+        .map_err(|_| {
+            AppError::bad_input(
+                name,
+                format!("{value:?} is not an RFC 3339 instant such as 2026-01-31T09:00:00Z"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -689,6 +715,22 @@ mod tests {
     }
 
     #[test]
+    fn created_and_closed_ranges_are_parameters_too() {
+        let f = parsed("createdFrom=2026-01-01T00:00:00Z&createdTo=2026-02-01T12:00:00%2B02:00&closedFrom=2026-03-01&closedTo=2026-03-01")
+            .expect("valid");
+        assert_eq!(
+            f.created_from.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-01-01T00:00:00+00:00")
+        );
+        assert_eq!(
+            f.created_to.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-02-01T10:00:00+00:00")
+        );
+        assert_eq!(f.closed_from, f.closed_to);
+        assert_eq!(f.closed_to.map(|d| d.to_string()).as_deref(), Some("2026-03-01"));
+    }
+
+    #[test]
     fn no_parameters_and_empty_values_filter_nothing() {
         let f = parsed("").expect("valid");
         assert!(f.stages.is_none() && f.open.is_none() && f.currency.is_none());
@@ -710,6 +752,13 @@ mod tests {
             ("riskFactor=LATE", "riskFactor"),
             ("limit=10", "limit"),
             ("open=true&open=false", "open"),
+            ("createdFrom=2026-01-01", "createdFrom"),
+            ("closedTo=2026-02-30", "closedTo"),
+            (
+                "createdFrom=2026-01-02T00:00:00Z&createdTo=2026-01-01T00:00:00Z",
+                "createdFrom",
+            ),
+            ("closedFrom=2026-01-02&closedTo=2026-01-01", "closedFrom"),
         ] {
             let err = parsed(query).expect_err(query);
             assert_eq!(field_of(err), field, "{query}");

@@ -1,5 +1,6 @@
 //! Opportunities (deals) and their stage and close-date changes.
 
+use chrono::NaiveTime;
 use entity::account;
 use entity::opportunity::{Column, Entity};
 use entity::{amount_change, close_date_change, stage_change};
@@ -105,6 +106,22 @@ pub fn condition(filter: &DealFilter) -> Condition {
     }
     if let Some(text) = filter.name_contains.as_deref().filter(|t| !t.is_empty()) {
         c = c.add(contains_ci(Column::Name, text));
+    }
+    if let Some(from) = filter.created_from {
+        c = c.add(Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.created_to {
+        c = c.add(Column::CreatedAt.lte(to));
+    }
+    // The UTC date of `closed_at` in [from, to]: an instant range, the same on both engines.
+    if let Some(from) = filter.closed_from {
+        c = c.add(Column::ClosedAt.gte(from.and_time(NaiveTime::MIN).and_utc()));
+    }
+    if let Some(to) = filter.closed_to {
+        match to.succ_opt() {
+            Some(next) => c = c.add(Column::ClosedAt.lt(next.and_time(NaiveTime::MIN).and_utc())),
+            None => c = c.add(Column::ClosedAt.is_not_null()),
+        }
     }
     c
 }

@@ -48,7 +48,7 @@ fn stream() -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
-async fn post_import(app: &TestApp, token: &str, body: String, query: &str) -> (u16, Value) {
+pub(crate) async fn post_import(app: &TestApp, token: &str, body: String, query: &str) -> (u16, Value) {
     let response = app
         .client
         .post(format!("{}/import{query}", app.url))

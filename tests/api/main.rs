@@ -20,6 +20,7 @@ mod limits;
 mod over_http;
 mod pagination;
 mod pipeline;
+mod pipeline_asof;
 mod risk;
 mod roles;
 mod schema;

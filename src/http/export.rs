@@ -35,7 +35,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::share::Turn;
-use super::{AppState, MediaType, authenticate, error_response, metrics};
+use super::{AppState, MediaType, authenticate, error_response, take_turn};
 use crate::domain::model::{RiskFactorCode, RiskLevel, Stage};
 use crate::domain::query::DealFilter;
 use crate::domain::records::RiskPoint;
@@ -183,22 +183,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, uri: &Uri, format: Format)
     let ctx = authenticate(state, headers).map_err(|err| error_response(StatusCode::UNAUTHORIZED, media, &err))?;
     // Every role reads (SPEC §8: `analyst` included); the tenant scopes every read below.
     let filter = filter(uri).map_err(|err| error_response(StatusCode::BAD_REQUEST, media, &err))?;
-    let turn = match state.shares.enter(ctx.tenant().as_str()).await {
-        Ok(turn) => turn,
-        Err(over) => {
-            metrics::record_rate_limited();
-            let err = AppError::RateLimited(format!(
-                "tenant {} is over its share of the server; retry after {} s",
-                ctx.tenant().as_str(),
-                over.retry_after.as_secs()
-            ));
-            let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, media, &err);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(over.retry_after.as_secs()));
-            return Err(response);
-        }
-    };
+    let turn = take_turn(state, &ctx, media).await?;
     let reader = Reader {
         ctx,
         services: state.services.clone(),

@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
 use tokio::io::BufReader;
 use tokio_util::io::StreamReader;
 
-use super::{AppState, MediaType, authenticate, error_response, json_response, metrics};
+use super::{AppState, MediaType, authenticate, error_response, json_response, take_turn};
 use crate::domain::AppError;
 use crate::domain::values;
 use crate::ingest::{self, Options, record, salesforce};
@@ -92,17 +92,9 @@ pub async fn import(
         );
         return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, &err);
     }
-    let _turn = match state.shares.enter(ctx.tenant().as_str()).await {
+    let _turn = match take_turn(&state, &ctx, media).await {
         Ok(turn) => turn,
-        Err(over) => {
-            metrics::record_rate_limited();
-            let err = AppError::RateLimited("this tenant is over its share of the server".into());
-            let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, media, &err);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(over.retry_after.as_secs()));
-            return response;
-        }
+        Err(refused) => return refused,
     };
     // The body, read as it arrives, cut off past the import's own limit.
     let limit = state.max_import_bytes;

@@ -377,21 +377,9 @@ async fn execute(
         return response;
     }
     // The tenant's turn, held until the response is written (SPEC §5: a bounded share).
-    let _turn = match state.shares.enter(ctx.tenant().as_str()).await {
+    let _turn = match take_turn(&state, &ctx, media).await {
         Ok(turn) => turn,
-        Err(over) => {
-            metrics::record_rate_limited();
-            let err = AppError::RateLimited(format!(
-                "tenant {} is over its share of the server; retry after {} s",
-                ctx.tenant().as_str(),
-                over.retry_after.as_secs()
-            ));
-            let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, media, &err);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(over.retry_after.as_secs()));
-            return response;
-        }
+        Err(refused) => return refused,
     };
     // Parsed once here (execution reuses the parsed documents); a syntax error is told as a
     // person reads it.
@@ -492,4 +480,27 @@ fn response_json(response: &async_graphql::Response) -> serde_json::Result<Strin
         fields.remove("data");
     }
     serde_json::to_string(&value)
+}
+
+/// Waits for a turn of the caller's tenant's share (SPEC §5), held until the response is
+/// written; over the share, the 429 `RATE_LIMITED` answer with `Retry-After`. Every route
+/// that does work for a tenant (GraphQL, import, exports) takes its turn here.
+async fn take_turn(
+    state: &AppState,
+    ctx: &crate::domain::TenantCtx,
+    media: MediaType,
+) -> Result<share::Turn, Response> {
+    state.shares.enter(ctx.tenant().as_str()).await.map_err(|over| {
+        metrics::record_rate_limited();
+        let err = AppError::RateLimited(format!(
+            "tenant {} is over its share of the server; retry after {} s",
+            ctx.tenant().as_str(),
+            over.retry_after.as_secs()
+        ));
+        let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, media, &err);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(over.retry_after.as_secs()));
+        response
+    })
 }

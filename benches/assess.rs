@@ -5,6 +5,10 @@
 //! 12 members of mixed roles, stances and veto rights; 100 interactions over the last 90
 //! days with 1–3 participants each, a third of them with someone in `about`; a stage
 //! history and close-date pushes. `explain_all` is measured too, for the deal page.
+//!
+//! SPEC §10: the next-steps planner on the same deal (target ≤ 2 ms per plan), and on its
+//! worst case — the same interactions with every participant only discussed, so that all 12
+//! members are candidates, no set reaches 0 and all 1,586 sets are assessed.
 
 use std::hint::black_box;
 
@@ -13,7 +17,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 use dealgraph::domain::model::{Bandwidth, BuyingRole, Influence, Stage, Stance};
 use dealgraph::domain::risk::{
-    CloseDateChangeFacts, DealFacts, InteractionFacts, MemberFacts, RiskPolicy, StageChangeFacts, assess, explain_all,
+    CloseDateChangeFacts, DealFacts, InteractionFacts, MemberFacts, RiskPolicy, StageChangeFacts, assess, candidates,
+    explain_all, plan,
 };
 
 /// Numerical Recipes' LCG: deterministic and good enough to spread the fixture.
@@ -164,5 +169,63 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+fn bench_plan(c: &mut Criterion) {
+    let fx = fixture();
+    let ids: Vec<usize> = (0..fx.members.len()).collect();
+    let policy = RiskPolicy::default();
+    // As logged, and with every participant moved to `about` (nobody met, everyone discussed).
+    let as_logged: Vec<InteractionFacts<'_>> = fx
+        .lists
+        .iter()
+        .map(|(at, participants, about)| InteractionFacts {
+            occurred_at: *at,
+            participants,
+            about,
+        })
+        .collect();
+    let discussed: Vec<InteractionFacts<'_>> = fx
+        .lists
+        .iter()
+        .map(|(at, participants, _)| InteractionFacts {
+            occurred_at: *at,
+            participants: &[],
+            about: participants,
+        })
+        .collect();
+    for (name, interactions) in [
+        ("plan 12 members, 100 interactions", &as_logged),
+        ("plan 12 candidates (1,586 sets), 100 interactions", &discussed),
+    ] {
+        let deal = DealFacts {
+            created_at: fx.created_at,
+            stage: Stage::Negotiation,
+            stage_entered_at: fx.stages[2].at,
+            expected_close_date: NaiveDate::from_ymd_opt(2026, 9, 30),
+            stage_history: &fx.stages,
+            close_date_changes: &fx.closes,
+            members: &fx.members,
+            interactions,
+        };
+        let planned = plan(&deal, &policy, fx.as_of, &ids);
+        eprintln!(
+            "{name}: {} candidates, score {} -> {}, steps {:?}",
+            candidates(&deal, &policy, fx.as_of, &ids).len(),
+            planned.current.score,
+            planned.reachable.score,
+            planned.steps.iter().map(|s| &s.message).collect::<Vec<_>>()
+        );
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                plan(
+                    black_box(&deal),
+                    black_box(&policy),
+                    black_box(fx.as_of),
+                    black_box(&ids),
+                )
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench, bench_plan);
 criterion_main!(benches);

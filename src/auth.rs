@@ -119,6 +119,12 @@ impl Verifier {
     /// Verifies a bearer token and builds the caller's context. Every failure is
     /// `UNAUTHENTICATED` with a reason that reveals nothing about the key.
     pub fn verify(&self, token: &str) -> Result<TenantCtx, AppError> {
+        self.verify_until(token).map(|(ctx, _)| ctx)
+    }
+
+    /// Like [`verify`](Self::verify), with the instant the token stops being accepted (its
+    /// `exp` plus the tolerated skew): a live connection authenticated by it ends then.
+    pub fn verify_until(&self, token: &str) -> Result<(TenantCtx, std::time::SystemTime), AppError> {
         let unauthenticated = |why: &str| AppError::Unauthenticated(format!("invalid token: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed"))?;
         let (alg, key) = match &self.keys {
@@ -170,7 +176,12 @@ impl Verifier {
         }
         // Unknown role names grant nothing.
         let roles = claims.roles.iter().filter_map(|r| r.parse::<Role>().ok()).collect();
-        Ok(TenantCtx::from_verified_claims(tenant, claims.sub, roles))
+        let lifetime = std::time::Duration::from_secs(claims.exp.saturating_add(LEEWAY_SECS));
+        // An `exp` beyond what the clock can represent: as good as never.
+        let until = std::time::UNIX_EPOCH
+            .checked_add(lifetime)
+            .unwrap_or_else(|| std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(u32::MAX)));
+        Ok((TenantCtx::from_verified_claims(tenant, claims.sub, roles), until))
     }
 
     /// Mints a token (HS256 secret or development mode only).

@@ -284,6 +284,16 @@ fn story_query() -> String {
     )
 }
 
+/// The story deal's next steps: whom to meet directly, and what each meeting would change.
+fn story_plan_query() -> String {
+    format!(
+        "{{ opportunities(first: 1, filter: {{nameContains: \"{}\"}}) {{ edges {{ node {{ name \
+         nextSteps {{ current {{ score level }} steps {{ meet {{ contact {{ fullName title }} }} scoreAfter levelAfter \
+         clears message }} reachable {{ score level factorCodes }} }} }} }} }} }}",
+        demo::STORY_DEAL
+    )
+}
+
 /// Where to point a browser, a token (in development mode) or how to get one, and queries
 /// that show the demo.
 fn print_welcome(config: &Config, verifier: &Verifier, addr: SocketAddr) -> anyhow::Result<()> {
@@ -302,6 +312,10 @@ fn print_welcome(config: &Config, verifier: &Verifier, addr: SocketAddr) -> anyh
     println!("in GraphiQL's Headers tab, set:\n\n  {{\"Authorization\": \"Bearer {header_token}\"}}\n");
     println!("then try the deal board, riskiest first:\n\n  {BOARD_QUERY}\n");
     println!("and ask the riskiest deal why, in words:\n\n  {}\n", story_query());
+    println!(
+        "and what to do about it: the conversations that lower its risk most, with numbers:\n\n  {}\n",
+        story_plan_query()
+    );
     println!(
         "or, from a shell with TOKEN set to the token:\n\n  curl -s http://{addr}/graphql -H \"authorization: Bearer $TOKEN\" \\\n    \
          -H 'content-type: application/json' -d '{{\"query\":\"{BOARD_QUERY}\"}}'\n"

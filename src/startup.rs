@@ -23,6 +23,10 @@ pub struct Server {
     sweep_every: Option<Duration>,
     router: axum::Router,
     store: Store,
+    /// PostgreSQL: the task that hears change events from every replica.
+    changes: Option<tokio::task::JoinHandle<()>>,
+    /// Who runs the periodic work among the replicas.
+    leadership: crate::store::leader::Leadership,
     pub verifier: Arc<Verifier>,
 }
 
@@ -77,7 +81,15 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let sweep_every = (config.risk_sweep_secs > 0).then(|| Duration::from_secs(config.risk_sweep_secs));
+        // PostgreSQL: every server process hears every replica's commits (SPEC §9).
+        let changes = if store.reader().get_database_backend() == sea_orm::DbBackend::Postgres {
+            Some(crate::store::changes::start_listener(&config.database_url, store.bus().clone()).await?)
+        } else {
+            None
+        };
         Ok(Server {
+            changes,
+            leadership: crate::store::leader::Leadership::new(&config.database_url),
             listener,
             sweep_every,
             router,
@@ -104,12 +116,17 @@ impl Server {
             sweep_every,
             router,
             store,
+            changes,
+            leadership,
             ..
         } = self;
-        let sweeper = sweep_every.map(|every| crate::service::risk::spawn_sweeper(store.clone(), every));
+        let sweeper = sweep_every.map(|every| crate::service::risk::spawn_sweeper(store.clone(), every, leadership));
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
         if let Some(sweeper) = sweeper {
             sweeper.abort();
+        }
+        if let Some(changes) = changes {
+            changes.abort();
         }
         store.close().await;
         served

@@ -177,6 +177,30 @@ impl DealRecord {
         }
     }
 
+    /// The next steps at `as_of` (SPEC §10): the direct conversations, at most five, that
+    /// lower the risk most, simulated on the facts already loaded (members tie-broken by id).
+    pub fn next_steps(&self, policy: &RiskPolicy, as_of: DateTime<Utc>) -> NextSteps {
+        let ids: Vec<Uuid> = self.members.iter().map(|m| m.id).collect();
+        let plan = self.with_facts(|facts| risk::plan(facts, policy, as_of, &ids));
+        NextSteps {
+            as_of,
+            current: plan.current,
+            steps: plan
+                .steps
+                .into_iter()
+                .filter_map(|step| {
+                    Some(NextStep {
+                        member: Arc::clone(self.members.get(usize::from(step.member))?),
+                        after: step.after,
+                        clears: step.clears,
+                        message: step.message,
+                    })
+                })
+                .collect(),
+            reachable: plan.reachable,
+        }
+    }
+
     /// The assessment at `as_of` with every fired factor explained: a message naming the
     /// people and the numbers, the seller's next step, and the members it is about.
     pub fn explain(&self, policy: &RiskPolicy, as_of: DateTime<Utc>) -> ExplainedAssessment {
@@ -208,6 +232,30 @@ impl DealRecord {
             }
         })
     }
+}
+
+/// The next steps for a deal at one instant (SPEC §10).
+#[derive(Debug, Clone)]
+pub struct NextSteps {
+    pub as_of: DateTime<Utc>,
+    /// The assessment at `as_of`.
+    pub current: Assessment,
+    /// In order; each assumes the steps before it were done.
+    pub steps: Vec<NextStep>,
+    /// The assessment after every step (`current` when there are none).
+    pub reachable: Assessment,
+}
+
+/// One direct conversation of a plan and what it changes.
+#[derive(Debug, Clone)]
+pub struct NextStep {
+    /// Whom to meet.
+    pub member: Arc<Member>,
+    /// The assessment with the meetings up to and including this one.
+    pub after: Assessment,
+    /// The factors that stop firing with this step, in code-point order of their names.
+    pub clears: Vec<RiskFactorCode>,
+    pub message: String,
 }
 
 /// A deal's risk at one instant, every fired factor explained.

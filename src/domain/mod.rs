@@ -7,12 +7,15 @@ pub mod commands;
 pub mod ctx;
 pub mod deal_record;
 pub mod error;
+pub mod events;
 pub mod model;
+pub mod outcomes;
 pub mod page;
 pub mod pipeline;
 pub mod query;
 pub mod records;
 pub mod risk;
+pub mod trend;
 pub mod values;
 
 pub use ctx::TenantCtx;

@@ -277,6 +277,11 @@ impl FactorSet {
         self.0 == 0
     }
 
+    /// The codes of `self` that are not in `other`.
+    pub fn difference(self, other: FactorSet) -> FactorSet {
+        FactorSet(self.0 & !other.0)
+    }
+
     /// The codes in the set, in code order.
     pub fn iter(self) -> impl Iterator<Item = RiskFactorCode> {
         RiskFactorCode::ALL.iter().copied().filter(move |c| self.contains(*c))
@@ -290,6 +295,18 @@ impl FromIterator<RiskFactorCode> for FactorSet {
         set
     }
 }
+
+string_enum!(
+    /// What a committed change did to a deal (SPEC §9), most specific first.
+    ChangeKind {
+        Created = "CREATED",
+        Updated = "UPDATED",
+        GroupChanged = "GROUP_CHANGED",
+        InteractionLogged = "INTERACTION_LOGGED",
+        InteractionDeleted = "INTERACTION_DELETED",
+        RiskReassessed = "RISK_REASSESSED",
+    }
+);
 
 string_enum!(
     /// What a caller may do (from the token's `roles` claim).

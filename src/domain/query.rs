@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::model::{RiskFactorCode, RiskLevel, Stage};
+use super::records::Deal;
 use super::{AppError, AppResult};
 
 /// The board's filter. All given conditions must hold.
@@ -51,6 +52,39 @@ impl DealFilter {
             return Err(AppError::bad_input(field("closedFrom"), "is after closedTo"));
         }
         Ok(())
+    }
+
+    /// Whether `deal` passes the filter: the same rules as the store's SQL condition, for a
+    /// deal already in hand (a live subscriber deciding whether a change concerns it).
+    pub fn matches(&self, deal: &Deal) -> bool {
+        fn within<T: PartialOrd>(value: Option<T>, from: Option<T>, to: Option<T>) -> bool {
+            match value {
+                Some(v) => from.is_none_or(|f| v >= f) && to.is_none_or(|t| v <= t),
+                None => from.is_none() && to.is_none(),
+            }
+        }
+        !self.matches_nothing
+            && self.stages.as_ref().is_none_or(|s| s.contains(&deal.stage))
+            && self.open.is_none_or(|open| open != deal.stage.is_closed())
+            && self.owner_id.as_ref().is_none_or(|o| *o == deal.owner_id)
+            && self.account_id.is_none_or(|a| a == deal.account_id)
+            && self.risk_levels.as_ref().is_none_or(|l| l.contains(&deal.risk.level))
+            && self.risk_factor.is_none_or(|code| deal.risk.factors.contains(code))
+            && self.min_amount_cents.is_none_or(|min| deal.amount_cents >= min)
+            && self.max_amount_cents.is_none_or(|max| deal.amount_cents <= max)
+            && self.currency.as_ref().is_none_or(|c| *c == deal.currency)
+            && self
+                .external_ids
+                .as_ref()
+                .is_none_or(|ids| deal.external_id.as_ref().is_some_and(|e| ids.contains(e)))
+            && within(deal.expected_close_date, self.close_date_from, self.close_date_to)
+            && self
+                .name_contains
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .is_none_or(|t| deal.name.to_lowercase().contains(&t.to_lowercase()))
+            && within(Some(deal.created_at), self.created_from, self.created_to)
+            && within(deal.closed_at.map(|c| c.date_naive()), self.closed_from, self.closed_to)
     }
 
     /// The same filter narrowed to one account (nothing matches if it named another).

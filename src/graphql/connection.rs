@@ -58,6 +58,10 @@ pub const READ_COST: usize = 10;
 /// 100 interactions on a typical deal).
 pub const HISTORY_READ_COST: usize = 100;
 
+/// What planning a deal's next steps costs beside reading its history (`nextSteps`): up to
+/// 1,586 assessments of the deal, about a millisecond of one core, some 2,000 times `risk`'s.
+pub const PLAN_COST: usize = 200;
+
 /// The cost of a history list (`riskHistory`, `stageHistory`): one read of up to `last`
 /// points (default and most [`MAX_HISTORY_POINTS`]), each costing what its fields cost.
 pub fn history_cost(last: Option<i32>, child: usize) -> usize {

@@ -33,7 +33,7 @@ impl Contact {
         match self {
             Contact::Row(row) => Ok(Arc::clone(row)),
             Contact::OfMember(member) => {
-                let found = scope(ctx)?.loaders.contact(member.contact_id).await?;
+                let found = scope(ctx)?.loaders().contact(member.contact_id).await?;
                 Ok(found.ok_or_else(|| AppError::Internal(format!("member {} without contact", member.id)))?)
             }
         }
@@ -54,7 +54,7 @@ impl Contact {
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let contact = self.record(ctx).await?;
-        let found = scope(ctx)?.loaders.account(contact.account_id).await?;
+        let found = scope(ctx)?.loaders().account(contact.account_id).await?;
         Ok(Account(found.ok_or_else(|| {
             AppError::Internal(format!("contact {} without account", contact.id))
         })?))

@@ -8,14 +8,14 @@ use uuid::Uuid;
 
 use super::account::Account;
 use super::connection::{
-    Conn, GROUP_COST_FACTOR, HISTORY_READ_COST, READ_COST, connection, history_cost, page_cost, wants_total,
+    Conn, GROUP_COST_FACTOR, HISTORY_READ_COST, PLAN_COST, READ_COST, connection, history_cost, page_cost, wants_total,
 };
 use super::contact::contact_needs_record;
 use super::enums::{RiskFactorCode, RiskLevel, Stage};
 use super::ids::{Kind, encode};
 use super::interaction::Interaction;
 use super::member::BuyingGroupMember;
-use super::risk::{RiskAssessmentOut, RiskSnapshot};
+use super::risk::{NextStepPlan, RiskAssessmentOut, RiskSnapshot};
 use super::scalars::{Day, Money, Timestamp};
 use super::scope;
 use crate::domain::AppError;
@@ -46,20 +46,20 @@ pub async fn list_deals(
     let page = Box::pin(service::deals::page(&scope.ctx, &scope.services, &query, &args)).await?;
     if wants_accounts {
         scope
-            .loaders
+            .loaders()
             .remember_accounts(page.items.iter().map(|(_, (d, a))| (d.account_id, a.clone())));
     }
     let page = page.map(|(deal, _)| Arc::new(deal));
     let deals: Vec<Arc<Deal>> = page.items.iter().map(|(_, d)| Arc::clone(d)).collect();
-    scope.loaders.remember_deals(&deals);
+    scope.loaders().remember_deals(&deals);
     let (group, group_of_nodes) = (node.field("buyingGroup"), nodes.field("buyingGroup"));
     // Names and titles come with the members; whole contacts only when asked for.
     let wants_contacts =
         contact_needs_record(group.field("contact")) || contact_needs_record(group_of_nodes.field("contact"));
     let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
     match (group.exists() || group_of_nodes.exists(), wants_contacts) {
-        (true, true) => Box::pin(scope.loaders.prime_groups_with_contacts(&ids)).await?,
-        (true, false) => Box::pin(scope.loaders.prime_groups(&ids)).await?,
+        (true, true) => Box::pin(scope.loaders().prime_groups_with_contacts(&ids)).await?,
+        (true, false) => Box::pin(scope.loaders().prime_groups(&ids)).await?,
         (false, _) => {}
     }
     Ok(connection(page, Opportunity))
@@ -110,7 +110,7 @@ impl Opportunity {
         &self.0.name
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
-        let found = scope(ctx)?.loaders.account(self.0.account_id).await?;
+        let found = scope(ctx)?.loaders().account(self.0.account_id).await?;
         Ok(Account(found.ok_or_else(|| {
             AppError::Internal(format!("opportunity {} without account", self.0.id))
         })?))
@@ -156,7 +156,7 @@ impl Opportunity {
     /// are not listed; past interactions still name them).
     #[graphql(complexity = "1 + GROUP_COST_FACTOR * child_complexity")]
     async fn buying_group(&self, ctx: &Context<'_>) -> Result<Vec<BuyingGroupMember>> {
-        let loaders = &scope(ctx)?.loaders;
+        let loaders = &scope(ctx)?.loaders();
         let group = loaders.group(self.0.id).await?;
         if contact_needs_record(ctx.look_ahead().field("contact")) {
             // One query for the group's contacts (none if a page already loaded them).
@@ -192,7 +192,7 @@ impl Opportunity {
         >,
     ) -> Result<Vec<StageChange>> {
         let scope = scope(ctx)?;
-        let changes = match scope.loaders.loaded_history(self.0.id) {
+        let changes = match scope.loaders().loaded_history(self.0.id) {
             Some(history) => service::deals::newest(&history.stage_changes, last)?,
             None => {
                 Box::pin(service::deals::stage_history(
@@ -224,10 +224,21 @@ impl Opportunity {
     /// the future: "what will this deal look like in 60 days if nothing happens?"
     #[graphql(complexity = "HISTORY_READ_COST + 3 * child_complexity")]
     async fn risk(&self, ctx: &Context<'_>, as_of: Option<Timestamp>) -> Result<RiskAssessmentOut> {
-        let loaders = &scope(ctx)?.loaders;
+        let loaders = &scope(ctx)?.loaders();
         let (record, policy) = tokio::try_join!(loaders.record(self.0.id), loaders.policy())?;
         let as_of = as_of.map_or_else(service::now, |t| t.0);
         Ok(RiskAssessmentOut::from(record.explain(&policy, as_of)))
+    }
+
+    /// The direct conversations the seller has not had yet that lower the risk most, with what
+    /// each would change, planned at `asOf` (default: now) from the same facts as `risk`
+    /// (SPEC §10). Closed deals: no steps.
+    #[graphql(complexity = "HISTORY_READ_COST + PLAN_COST + 5 * child_complexity")]
+    async fn next_steps(&self, ctx: &Context<'_>, as_of: Option<Timestamp>) -> Result<NextStepPlan> {
+        let loaders = &scope(ctx)?.loaders();
+        let (record, policy) = tokio::try_join!(loaders.record(self.0.id), loaders.policy())?;
+        let as_of = as_of.map_or_else(service::now, |t| t.0);
+        Ok(NextStepPlan::from(record.next_steps(&policy, as_of)))
     }
 
     /// How the stored assessment changed over time, oldest first (from `since`, if given).
@@ -262,7 +273,7 @@ impl Opportunity {
         let wants_contacts = contact_needs_record(node.field("participants").field("contact"))
             || contact_needs_record(node.field("about").field("contact"));
         // A deal page that loaded the deal's history for its risk cuts the page from it.
-        let page = match scope.loaders.loaded_history(self.0.id) {
+        let page = match scope.loaders().loaded_history(self.0.id) {
             Some(history) => service::interactions::page_of_history(&history, &args)?,
             None => {
                 let page = service::interactions::page_for_deal(
@@ -275,18 +286,18 @@ impl Opportunity {
                 .await?;
                 let ids: Vec<Uuid> = page.items.iter().map(|(_, i)| i.id).collect();
                 if !ids.is_empty() {
-                    scope.loaders.prime_links(&ids).await?;
+                    scope.loaders().prime_links(&ids).await?;
                 }
                 page
             }
         };
         if !page.items.is_empty() {
             match wants_contacts {
-                true => scope.loaders.prime_groups_with_contacts(&[self.0.id]).await?,
-                false => scope.loaders.prime_groups(&[self.0.id]).await?,
+                true => scope.loaders().prime_groups_with_contacts(&[self.0.id]).await?,
+                false => scope.loaders().prime_groups(&[self.0.id]).await?,
             }
         }
-        scope.loaders.remember_deals(std::slice::from_ref(&self.0));
+        scope.loaders().remember_deals(std::slice::from_ref(&self.0));
         Ok(connection(page, Interaction))
     }
 }

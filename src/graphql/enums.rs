@@ -32,6 +32,13 @@ remote_enum!(RiskFactorCode => "crate::domain::model::RiskFactorCode" {
 remote_enum!(Severity => "crate::domain::model::Severity" { Low, Medium, High, Critical });
 remote_enum!(Engagement => "crate::domain::model::Engagement" { Direct, ProxyOnly, None });
 remote_enum!(Role => "crate::domain::model::Role" { Admin, Seller, Analyst });
+remote_enum!(
+    /// What a committed change did to a deal (`RISK_REASSESSED`: policy changes, imports and
+    /// the periodic sweep).
+    ChangeKind => "crate::domain::model::ChangeKind" {
+        Created, Updated, GroupChanged, InteractionLogged, InteractionDeleted, RiskReassessed
+    }
+);
 
 /// What the deal board can be sorted by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

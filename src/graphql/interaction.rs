@@ -22,7 +22,7 @@ pub struct Interaction(pub Arc<records::Interaction>);
 
 impl Interaction {
     async fn members(&self, ctx: &Context<'_>, direct: bool) -> Result<Vec<BuyingGroupMember>> {
-        let loaders = &scope(ctx)?.loaders;
+        let loaders = &scope(ctx)?.loaders();
         let links = loaders.links(self.0.id).await?;
         let group = loaders.group(self.0.opportunity_id).await?;
         if contact_needs_record(ctx.look_ahead().field("contact")) {
@@ -53,7 +53,7 @@ impl Interaction {
         self.0.external_id.as_deref()
     }
     async fn opportunity(&self, ctx: &Context<'_>) -> Result<Opportunity> {
-        let found = scope(ctx)?.loaders.deal(self.0.opportunity_id).await?;
+        let found = scope(ctx)?.loaders().deal(self.0.opportunity_id).await?;
         Ok(Opportunity(found.ok_or_else(|| {
             AppError::Internal(format!("interaction {} without opportunity", self.0.id))
         })?))

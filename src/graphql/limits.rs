@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{EmptySubscription, Schema, ServerError, ValidationResult};
+use async_graphql::{Schema, ServerError, ValidationResult};
 
 use super::AppSchema;
 
@@ -174,9 +174,13 @@ struct MeasuredCost(AtomicUsize);
 impl CostProbe {
     pub fn new() -> CostProbe {
         CostProbe(
-            Schema::build(super::query::Query, super::mutation::Mutation, EmptySubscription)
-                .extension(StopAfterValidation)
-                .finish(),
+            Schema::build(
+                super::query::Query,
+                super::mutation::Mutation,
+                super::subscription::Subscription,
+            )
+            .extension(StopAfterValidation)
+            .finish(),
         )
     }
 

@@ -58,7 +58,7 @@ impl BuyingGroupMember {
     /// (default: now): `DIRECT` (took part), `PROXY_ONLY` (only discussed), or `NONE`.
     #[graphql(complexity = "READ_COST + child_complexity")]
     async fn engagement(&self, ctx: &Context<'_>, as_of: Option<Timestamp>) -> Result<Engagement> {
-        let loaders = &scope(ctx)?.loaders;
+        let loaders = &scope(ctx)?.loaders();
         let (record, policy) = tokio::try_join!(loaders.record(self.0.opportunity_id), loaders.policy())?;
         let as_of = as_of.map_or_else(service::now, |t| t.0);
         Ok(record.engagement(self.0.id, &policy, as_of).into())
@@ -66,7 +66,7 @@ impl BuyingGroupMember {
 
     /// The latest interaction this member took part in directly.
     async fn last_direct_interaction_at(&self, ctx: &Context<'_>) -> Result<Option<Timestamp>> {
-        let record = scope(ctx)?.loaders.record(self.0.opportunity_id).await?;
+        let record = scope(ctx)?.loaders().record(self.0.opportunity_id).await?;
         Ok(record.last_direct_interaction(self.0.id).map(Timestamp))
     }
 }

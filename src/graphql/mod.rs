@@ -28,13 +28,14 @@ pub mod pipeline;
 pub mod query;
 pub mod risk;
 pub mod scalars;
+pub mod subscription;
 
-use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::{ErrorExtensions, Schema};
 
 use crate::domain::{AppError, TenantCtx};
 use crate::service::Services;
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Limits async-graphql applies to every query (SPEC §5); aliases are counted at the HTTP edge.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +54,7 @@ impl Default for Limits {
 }
 
 pub fn build_schema(limits: Limits) -> AppSchema {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
@@ -78,16 +79,33 @@ pub fn sdl() -> String {
 pub struct RequestScope {
     pub ctx: TenantCtx,
     pub services: Services,
-    pub loaders: loaders::Loaders,
+    /// Shared by the resolvers of a request; a live subscription starts afresh for every
+    /// event ([`RequestScope::renew_loaders`]), so that nothing it shows predates the event.
+    loader_slot: std::sync::Mutex<std::sync::Arc<loaders::Loaders>>,
 }
 
 impl RequestScope {
     pub fn new(ctx: TenantCtx, services: Services) -> RequestScope {
         RequestScope {
-            loaders: loaders::Loaders::new(ctx.clone(), services.clone()),
+            loader_slot: std::sync::Mutex::new(std::sync::Arc::new(loaders::Loaders::new(
+                ctx.clone(),
+                services.clone(),
+            ))),
             ctx,
             services,
         }
+    }
+
+    /// The loaders resolvers read through.
+    pub fn loaders(&self) -> std::sync::Arc<loaders::Loaders> {
+        std::sync::Arc::clone(&self.loader_slot.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Drops what the loaders hold: resolvers that start from now on read afresh (those
+    /// already running keep the loaders they started with).
+    pub fn renew_loaders(&self) {
+        let fresh = std::sync::Arc::new(loaders::Loaders::new(self.ctx.clone(), self.services.clone()));
+        *self.loader_slot.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
     }
 }
 

@@ -7,6 +7,7 @@ use super::enums::{RiskFactorCode, RiskLevel, Stage};
 use super::ids::{Kind, encode};
 use super::scalars::{Money, Timestamp};
 use crate::domain::pipeline::{self, Amounts, GroupKey, GroupSummary};
+use crate::domain::{outcomes, trend};
 
 /// What `PipelineHealth.groups` is keyed by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +117,140 @@ pub struct PipelineHealth {
     pub win_rate: Option<f64>,
 }
 
+/// How far apart the points of `pipelineTrend` are (UTC).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::trend::Interval")]
+pub enum TrendInterval {
+    Day,
+    /// Weeks start on Monday.
+    Week,
+    /// Months start on the 1st.
+    Month,
+}
+
+/// One point of `pipelineTrend`: the pipeline at the start of an interval — the same figures
+/// as `pipelineHealth(asOf: at)` — and the deals created, won and lost during the interval.
+#[derive(SimpleObject)]
+pub struct PipelinePoint {
+    /// The interval's start, 00:00 UTC.
+    pub at: Timestamp,
+    pub open_count: i32,
+    /// Open deals per currency.
+    pub totals: Vec<CurrencyTotal>,
+    /// Open stages with deals (closed deals show up as `won` / `lost`).
+    pub by_stage: Vec<StageBucket>,
+    /// Open deals per stored risk level (all four levels).
+    pub by_risk_level: Vec<RiskLevelBucket>,
+    pub average_risk_score: Option<f64>,
+    /// Deals created during the interval (until the end of `to` for the last point).
+    pub created: i32,
+    /// Deals closed won during the interval, as they stood at its end.
+    pub won: i32,
+    /// Deals closed lost during the interval, as they stood at its end.
+    pub lost: i32,
+    /// The won deals' amounts per currency.
+    pub won_amounts: Vec<CurrencyAmount>,
+    /// The lost deals' amounts per currency.
+    pub lost_amounts: Vec<CurrencyAmount>,
+}
+
+impl From<trend::TrendPoint> for PipelinePoint {
+    fn from(p: trend::TrendPoint) -> Self {
+        let summary = &p.summary;
+        PipelinePoint {
+            at: Timestamp(summary.as_of),
+            open_count: count(summary.open_count),
+            totals: totals(summary),
+            by_stage: stage_buckets(summary.by_stage.iter().filter(|s| !s.stage.is_closed())),
+            by_risk_level: level_buckets(summary),
+            average_risk_score: summary.average_risk_score,
+            created: count(p.created),
+            won: count(p.won),
+            lost: count(p.lost),
+            won_amounts: amounts_of(&p.won_amounts).1,
+            lost_amounts: amounts_of(&p.lost_amounts).1,
+        }
+    }
+}
+
+/// Which risk flags predicted losses: closed deals' outcomes with and without each factor in
+/// the lookback window before closing, and per stored level.
+#[derive(SimpleObject)]
+pub struct RiskOutcomes {
+    pub closed_deals: i32,
+    pub won: i32,
+    pub lost: i32,
+    /// won / closedDeals; null without closed deals.
+    pub win_rate: Option<f64>,
+    /// One row per factor code, all twelve.
+    pub by_factor: Vec<FactorOutcome>,
+    /// One row per level, all four: by the stored level in force `lookbackDays` before closing
+    /// (or at creation, if later).
+    pub by_level: Vec<LevelOutcome>,
+}
+
+/// Closed deals that did and did not carry a factor at any time in the lookback window
+/// before closing (a `riskHistory` point in force then had it).
+#[derive(SimpleObject)]
+pub struct FactorOutcome {
+    pub code: RiskFactorCode,
+    pub with_factor: i32,
+    pub won_with_factor: i32,
+    pub win_rate_with: Option<f64>,
+    pub without_factor: i32,
+    pub won_without_factor: i32,
+    pub win_rate_without: Option<f64>,
+    /// winRateWithout / winRateWith: above 1, deals carrying the factor were won less often.
+    /// Null when either rate is null or winRateWith is 0.
+    pub lift: Option<f64>,
+}
+
+/// Closed deals by the stored level in force at the start of the lookback window.
+#[derive(SimpleObject)]
+pub struct LevelOutcome {
+    pub level: RiskLevel,
+    pub deals: i32,
+    pub won: i32,
+    pub lost: i32,
+    pub win_rate: Option<f64>,
+}
+
+impl From<outcomes::RiskOutcomes> for RiskOutcomes {
+    fn from(r: outcomes::RiskOutcomes) -> Self {
+        RiskOutcomes {
+            closed_deals: count(r.closed_deals),
+            won: count(r.won),
+            lost: count(r.lost),
+            win_rate: r.win_rate,
+            by_factor: r
+                .by_factor
+                .into_iter()
+                .map(|f| FactorOutcome {
+                    code: f.code.into(),
+                    with_factor: count(f.with_factor),
+                    won_with_factor: count(f.won_with_factor),
+                    win_rate_with: f.win_rate_with,
+                    without_factor: count(f.without_factor),
+                    won_without_factor: count(f.won_without_factor),
+                    win_rate_without: f.win_rate_without,
+                    lift: f.lift,
+                })
+                .collect(),
+            by_level: r
+                .by_level
+                .into_iter()
+                .map(|l| LevelOutcome {
+                    level: l.level.into(),
+                    deals: count(l.deals),
+                    won: count(l.won),
+                    lost: count(l.lost),
+                    win_rate: l.win_rate,
+                })
+                .collect(),
+        }
+    }
+}
+
 fn count(n: i64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
@@ -154,49 +289,59 @@ fn group(g: GroupSummary) -> PipelineGroup {
     }
 }
 
+fn totals(summary: &pipeline::Summary) -> Vec<CurrencyTotal> {
+    summary
+        .totals
+        .iter()
+        .map(|t| CurrencyTotal {
+            currency: t.currency.clone(),
+            count: count(t.count),
+            amount: Money(t.amount),
+            weighted_amount: Money(t.weighted_amount),
+        })
+        .collect()
+}
+
+fn stage_buckets<'a>(stages: impl Iterator<Item = &'a pipeline::StageSummary>) -> Vec<StageBucket> {
+    stages
+        .map(|s| {
+            let (amount, amounts) = amounts_of(&s.amounts);
+            StageBucket {
+                stage: s.stage.into(),
+                count: count(s.count),
+                amount,
+                amounts,
+                average_days_in_stage: s.average_days_in_stage,
+            }
+        })
+        .collect()
+}
+
+fn level_buckets(summary: &pipeline::Summary) -> Vec<RiskLevelBucket> {
+    summary
+        .by_level
+        .iter()
+        .map(|l| {
+            let (amount, amounts) = amounts_of(&l.amounts);
+            RiskLevelBucket {
+                level: l.level.into(),
+                count: count(l.count),
+                amount,
+                amounts,
+            }
+        })
+        .collect()
+}
+
 impl From<pipeline::PipelineHealth> for PipelineHealth {
     fn from(health: pipeline::PipelineHealth) -> Self {
         let summary = health.summary;
         PipelineHealth {
             as_of: Timestamp(summary.as_of),
             open_count: count(summary.open_count),
-            totals: summary
-                .totals
-                .into_iter()
-                .map(|t| CurrencyTotal {
-                    currency: t.currency,
-                    count: count(t.count),
-                    amount: Money(t.amount),
-                    weighted_amount: Money(t.weighted_amount),
-                })
-                .collect(),
-            by_stage: summary
-                .by_stage
-                .iter()
-                .map(|s| {
-                    let (amount, amounts) = amounts_of(&s.amounts);
-                    StageBucket {
-                        stage: s.stage.into(),
-                        count: count(s.count),
-                        amount,
-                        amounts,
-                        average_days_in_stage: s.average_days_in_stage,
-                    }
-                })
-                .collect(),
-            by_risk_level: summary
-                .by_level
-                .iter()
-                .map(|l| {
-                    let (amount, amounts) = amounts_of(&l.amounts);
-                    RiskLevelBucket {
-                        level: l.level.into(),
-                        count: count(l.count),
-                        amount,
-                        amounts,
-                    }
-                })
-                .collect(),
+            totals: totals(&summary),
+            by_stage: stage_buckets(summary.by_stage.iter()),
+            by_risk_level: level_buckets(&summary),
             by_factor: summary
                 .by_factor
                 .iter()

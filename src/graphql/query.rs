@@ -13,9 +13,9 @@ use super::ids::{self, Kind};
 use super::interaction::Interaction;
 use super::member::BuyingGroupMember;
 use super::node::{Node, Viewer};
-use super::pipeline::{PipelineGroupBy, PipelineHealth};
+use super::pipeline::{PipelineGroupBy, PipelineHealth, PipelinePoint, RiskOutcomes, TrendInterval};
 use super::risk::RiskPolicyOut;
-use super::scalars::Timestamp;
+use super::scalars::{Day, Timestamp};
 use super::scope;
 use crate::domain::page::PageArgs;
 use crate::service;
@@ -30,7 +30,7 @@ impl Query {
         let Some((kind, uuid)) = ids::decode_any(&id) else {
             return Ok(None);
         };
-        let (t, svc, loaders) = (&scope.ctx, &scope.services, &scope.loaders);
+        let (t, svc, loaders) = (&scope.ctx, &scope.services, &scope.loaders());
         Ok(match kind {
             Kind::Account => loaders.account(uuid).await?.map(|a| Node::Account(Account(a))),
             Kind::Contact => loaders.contact(uuid).await?.map(|c| Node::Contact(Contact::Row(c))),
@@ -59,7 +59,7 @@ impl Query {
         let Some(uuid) = ids::decode(Kind::Account, &id) else {
             return Ok(None);
         };
-        Ok(scope(ctx)?.loaders.account(uuid).await?.map(Account))
+        Ok(scope(ctx)?.loaders().account(uuid).await?.map(Account))
     }
 
     /// The account with this external ID; null if there is none in your tenant.
@@ -133,14 +133,64 @@ impl Query {
         Ok(health.into())
     }
 
+    /// The pipeline over time: one point per `interval` start (00:00 UTC; weeks start on
+    /// Monday, months on the 1st) in [`from`, `to`], at most 400. Each point holds the figures
+    /// of `pipelineHealth(asOf: at)` for the deals matching `filter` then, and the deals
+    /// created, won and lost during its interval.
+    #[graphql(complexity = 100)]
+    async fn pipeline_trend(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OpportunityFilter>,
+        from: Day,
+        to: Day,
+        interval: TrendInterval,
+    ) -> Result<Vec<PipelinePoint>> {
+        let scope = scope(ctx)?;
+        let filter = deal_filter(filter)?;
+        let points =
+            service::pipeline::trend(&scope.ctx, &scope.services, &filter, from.0, to.0, interval.into()).await?;
+        Ok(points.into_iter().map(Into::into).collect())
+    }
+
+    /// Which risk flags predicted losses in your own data: of the deals matching `filter`
+    /// closed (won or lost) on a UTC day in [`closedFrom`, `closedTo`], the win rate of those
+    /// that carried each factor at any time in the `lookbackDays` before closing against
+    /// those that did not, and the win rate per stored level `lookbackDays` before closing
+    /// (from `riskHistory`; windows start no earlier than the deal's creation).
+    #[graphql(complexity = 50)]
+    async fn risk_outcomes(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OpportunityFilter>,
+        closed_from: Option<Day>,
+        closed_to: Option<Day>,
+        #[graphql(default = 30, desc = "Days before closing that count (0 to 3650; null: 30).")] lookback_days: Option<
+            i32,
+        >,
+    ) -> Result<RiskOutcomes> {
+        let scope = scope(ctx)?;
+        let filter = deal_filter(filter)?;
+        let report = service::pipeline::outcomes(
+            &scope.ctx,
+            &scope.services,
+            &filter,
+            closed_from.map(|d| d.0),
+            closed_to.map(|d| d.0),
+            lookback_days.unwrap_or(30),
+        )
+        .await?;
+        Ok(report.into())
+    }
+
     /// The tenant's risk policy (defaults until an admin changes it).
     async fn risk_policy(&self, ctx: &Context<'_>) -> Result<RiskPolicyOut> {
-        let policy = scope(ctx)?.loaders.policy().await?;
+        let policy = scope(ctx)?.loaders().policy().await?;
         Ok(RiskPolicyOut((*policy).clone()))
     }
 
     async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Opportunity>> {
-        let loaders = &scope(ctx)?.loaders;
+        let loaders = &scope(ctx)?.loaders();
         let Some(uuid) = ids::decode(Kind::Opportunity, &id) else {
             return Ok(None);
         };

@@ -6,10 +6,10 @@ use super::enums::{BuyingRole, RiskFactorCode, RiskLevel, Severity};
 use super::member::BuyingGroupMember;
 use super::scalars::Timestamp;
 use crate::domain::commands::PolicyChanges;
-use crate::domain::deal_record::ExplainedAssessment;
-use crate::domain::model;
+use crate::domain::deal_record::{ExplainedAssessment, NextSteps};
+use crate::domain::model::{self, FactorSet};
 use crate::domain::records::RiskPoint;
-use crate::domain::risk::RiskPolicy;
+use crate::domain::risk::{Assessment, RiskPolicy};
 
 /// A deal's risk at one instant, with every fired factor explained.
 #[derive(SimpleObject)]
@@ -78,6 +78,70 @@ impl From<RiskPoint> for RiskSnapshot {
             score: int(point.score),
             level: point.level.into(),
             factor_codes: point.factors.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl RiskSnapshot {
+    /// A live assessment at `at` (codes in code order, as in the stored history).
+    fn assessed(at: chrono::DateTime<chrono::Utc>, assessment: &Assessment) -> Self {
+        let codes: FactorSet = assessment.codes().collect();
+        RiskSnapshot {
+            at: Timestamp(at),
+            score: int(assessment.score),
+            level: assessment.level.into(),
+            factor_codes: codes.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// What to do next about a deal and what it would change: the direct conversations, at most
+/// five, that lower its risk most (SPEC §10).
+#[derive(SimpleObject)]
+pub struct NextStepPlan {
+    /// The instant planned for.
+    pub as_of: Timestamp,
+    /// The assessment at `asOf` (`at` = `asOf`).
+    pub current: RiskSnapshot,
+    /// In order; each assumes the steps before it were done. Empty when no meetings lower the
+    /// score, and on closed deals.
+    pub steps: Vec<NextStep>,
+    /// The assessment after every step (`current` when there are no steps).
+    pub reachable: RiskSnapshot,
+}
+
+/// One direct conversation with a member of the buying group, and what it changes given the
+/// steps before it.
+#[derive(SimpleObject)]
+pub struct NextStep {
+    /// Whom to meet, on their own.
+    pub meet: BuyingGroupMember,
+    /// The score with this meeting and the ones before it.
+    pub score_after: i32,
+    pub level_after: RiskLevel,
+    /// The factors that stop firing with this step, in alphabetical order.
+    pub clears: Vec<RiskFactorCode>,
+    /// The step in words: who, risk before → after, what it clears.
+    pub message: String,
+}
+
+impl From<NextSteps> for NextStepPlan {
+    fn from(plan: NextSteps) -> Self {
+        NextStepPlan {
+            as_of: Timestamp(plan.as_of),
+            current: RiskSnapshot::assessed(plan.as_of, &plan.current),
+            steps: plan
+                .steps
+                .into_iter()
+                .map(|step| NextStep {
+                    meet: BuyingGroupMember(step.member),
+                    score_after: int(step.after.score),
+                    level_after: step.after.level.into(),
+                    clears: step.clears.into_iter().map(Into::into).collect(),
+                    message: step.message,
+                })
+                .collect(),
+            reachable: RiskSnapshot::assessed(plan.as_of, &plan.reachable),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Flat exports for BI tools (SPEC §8): `GET /export/opportunities.csv`,
-//! `/export/opportunities.ndjson`, `/export/risk_history.csv` and `/export/risk_history.ndjson`.
+//! `/export/opportunities.ndjson`, `/export/risk_history.csv`, `/export/risk_history.ndjson`
+//! and `/export/pipeline_trend.csv?from=&to=&interval=` (`pipelineTrend`, a row per point and
+//! currency; at most 400 points, computed whole and written at once).
 //!
 //! What they promise:
 //! - The same bearer auth as GraphQL; every role may read; only the caller's tenant is read.
@@ -39,6 +41,7 @@ use super::{AppState, MediaType, authenticate, error_response, take_turn};
 use crate::domain::model::{RiskFactorCode, RiskLevel, Stage};
 use crate::domain::query::DealFilter;
 use crate::domain::records::RiskPoint;
+use crate::domain::trend::{CurrencyPoint, Interval};
 use crate::domain::values::{self, cents_to_decimal};
 use crate::domain::{AppError, AppResult, TenantCtx};
 use crate::graphql::deal::whole_days;
@@ -74,6 +77,19 @@ pub const OPPORTUNITY_COLUMNS: [&str; 19] = [
 /// The columns of `risk_history.csv` (and the keys of `risk_history.ndjson`), in order.
 pub const RISK_HISTORY_COLUMNS: [&str; 6] = ["opportunityId", "externalId", "at", "score", "level", "riskFactorCodes"];
 
+/// The columns of `pipeline_trend.csv`, in order.
+pub const TREND_COLUMNS: [&str; 9] = [
+    "at",
+    "currency",
+    "openCount",
+    "amount",
+    "weightedAmount",
+    "created",
+    "won",
+    "lost",
+    "averageRiskScore",
+];
+
 /// How rows are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -106,6 +122,29 @@ pub async fn risk_history_ndjson(State(state): State<AppState>, headers: HeaderM
     risk_history(state, &headers, &uri, Format::Ndjson).await
 }
 
+pub async fn pipeline_trend_csv(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let (reader, _turn, own) = match begin(&state, &headers, &uri, Format::Csv, &TREND_PARAMETERS).await {
+        Ok(begun) => begun,
+        Err(refused) => return refused,
+    };
+    let rendered = async {
+        let (from, to, interval) = trend_range(&own)?;
+        let points =
+            service::pipeline::trend(&reader.ctx, &reader.services, &reader.filter, from, to, interval).await?;
+        let rows = points
+            .iter()
+            .flat_map(|p| p.by_currency.iter().map(move |c| TrendRow::new(p.summary.as_of, c)));
+        let mut bytes = csv_head(&TREND_COLUMNS)?;
+        bytes.extend(render(Format::Csv, rows, points.len() * 120)?);
+        Ok::<_, AppError>(bytes)
+    };
+    // A few hundred rows at most: written whole, the turn given back when they are.
+    match rendered.await {
+        Ok(bytes) => attachment(Body::from(bytes), Format::Csv, "pipeline_trend"),
+        Err(err) => failed(&err),
+    }
+}
+
 /// What every export reads with: who asks, which deals, and the instant `daysInStage` counts to.
 struct Reader {
     ctx: TenantCtx,
@@ -128,7 +167,7 @@ fn next_after<C>(len: usize, last: Option<C>) -> Option<C> {
 }
 
 async fn opportunities(state: AppState, headers: &HeaderMap, uri: &Uri, format: Format) -> Response {
-    let (reader, turn) = match begin(&state, headers, uri, format).await {
+    let (reader, turn, _) = match begin(&state, headers, uri, format, &[]).await {
         Ok(begun) => begun,
         Err(refused) => return refused,
     };
@@ -153,7 +192,7 @@ async fn opportunities(state: AppState, headers: &HeaderMap, uri: &Uri, format: 
 }
 
 async fn risk_history(state: AppState, headers: &HeaderMap, uri: &Uri, format: Format) -> Response {
-    let (reader, turn) = match begin(&state, headers, uri, format).await {
+    let (reader, turn, _) = match begin(&state, headers, uri, format, &[]).await {
         Ok(begun) => begun,
         Err(refused) => return refused,
     };
@@ -177,12 +216,19 @@ async fn risk_history(state: AppState, headers: &HeaderMap, uri: &Uri, format: F
     attachment(body, format, "risk_history")
 }
 
-/// Authenticates, reads the filter, and waits for the tenant's turn; or the error response.
-async fn begin(state: &AppState, headers: &HeaderMap, uri: &Uri, format: Format) -> Result<(Reader, Turn), Response> {
+/// Authenticates, reads the filter (and the export's `own` parameters, returned as given),
+/// and waits for the tenant's turn; or the error response.
+async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    format: Format,
+    own: &[&'static str],
+) -> Result<(Reader, Turn, OwnParameters), Response> {
     let media = MediaType::Json;
     let ctx = authenticate(state, headers).map_err(|err| error_response(StatusCode::UNAUTHORIZED, media, &err))?;
     // Every role reads (SPEC §8: `analyst` included); the tenant scopes every read below.
-    let filter = filter(uri).map_err(|err| error_response(StatusCode::BAD_REQUEST, media, &err))?;
+    let (filter, own) = parameters(uri, own).map_err(|err| error_response(StatusCode::BAD_REQUEST, media, &err))?;
     let turn = take_turn(state, &ctx, media).await?;
     let reader = Reader {
         ctx,
@@ -191,7 +237,7 @@ async fn begin(state: &AppState, headers: &HeaderMap, uri: &Uri, format: Format)
         format,
         now: Utc::now(),
     };
-    Ok((reader, turn))
+    Ok((reader, turn, own))
 }
 
 /// The error response of an export whose first page could not be read.
@@ -460,6 +506,54 @@ impl Record for RiskPointRow<'_> {
     }
 }
 
+/// One currency of one point of `pipelineTrend`; the fields in [`TREND_COLUMNS`] order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrendRow<'a> {
+    at: String,
+    currency: &'a str,
+    open_count: i64,
+    amount: String,
+    weighted_amount: String,
+    created: i64,
+    won: i64,
+    lost: i64,
+    /// Of the currency's open deals; empty without any.
+    average_risk_score: Option<f64>,
+}
+
+impl<'a> TrendRow<'a> {
+    fn new(at: DateTime<Utc>, c: &'a CurrencyPoint) -> TrendRow<'a> {
+        TrendRow {
+            at: Timestamp(at).text(),
+            currency: &c.currency,
+            open_count: c.open_count,
+            amount: Money(c.amount).text(),
+            weighted_amount: Money(c.weighted_amount).text(),
+            created: c.created,
+            won: c.won,
+            lost: c.lost,
+            average_risk_score: c.average_risk_score,
+        }
+    }
+}
+
+impl Record for TrendRow<'_> {
+    fn fields(&self) -> Vec<Cow<'_, str>> {
+        vec![
+            Cow::Borrowed(self.at.as_str()),
+            Cow::Borrowed(self.currency),
+            Cow::Owned(self.open_count.to_string()),
+            Cow::Borrowed(self.amount.as_str()),
+            Cow::Borrowed(self.weighted_amount.as_str()),
+            Cow::Owned(self.created.to_string()),
+            Cow::Owned(self.won.to_string()),
+            Cow::Owned(self.lost.to_string()),
+            Cow::Owned(self.average_risk_score.map(|s| s.to_string()).unwrap_or_default()),
+        ]
+    }
+}
+
 // ---- the filter -----------------------------------------------------------------------------
 
 /// The query parameters of an export, like `OpportunityFilter`'s fields: `stage`, `riskLevel`
@@ -467,14 +561,59 @@ impl Record for RiskPointRow<'_> {
 /// the GraphQL plurals `stages`, `riskLevels`, `externalIds` are accepted too); an empty
 /// value is no condition (what a BI tool's unset parameter sends); anything else is
 /// `BAD_USER_INPUT` naming the parameter.
+#[cfg(test)]
 fn filter(uri: &Uri) -> AppResult<DealFilter> {
+    parameters(uri, &[]).map(|(filter, _)| filter)
+}
+
+/// An export's own parameters (beside the filter's), as given: (name, trimmed value).
+type OwnParameters = Vec<(&'static str, String)>;
+
+/// The filter of the query string, with the parameters named in `own` set apart.
+fn parameters(uri: &Uri, own: &[&'static str]) -> AppResult<(DealFilter, OwnParameters)> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map_err(|err| AppError::bad_input("query", format!("not a query string: {}", err.body_text())))?;
-    let mut f = FilterParams::default();
+    let mut f = FilterParams {
+        own: own.join(", "),
+        ..FilterParams::default()
+    };
+    let mut set_apart = Vec::new();
     for (name, raw) in &pairs {
-        f.take(name, raw.trim())?;
+        match own.iter().find(|o| **o == name) {
+            Some(o) => set_apart.push((*o, raw.trim().to_owned())),
+            None => f.take(name, raw.trim())?,
+        }
     }
-    f.finish()
+    Ok((f.finish()?, set_apart))
+}
+
+/// The parameters of `pipeline_trend.csv` beside the filter.
+const TREND_PARAMETERS: [&str; 3] = ["from", "to", "interval"];
+
+/// `from`, `to` (days, required) and `interval` (`DAY`, `WEEK` or `MONTH`, required), each once.
+fn trend_range(own: &OwnParameters) -> AppResult<(chrono::NaiveDate, chrono::NaiveDate, Interval)> {
+    let one = |name: &str, what: &str| -> AppResult<&str> {
+        let mut given = own.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+        match (given.next(), given.next()) {
+            (Some(_), Some(_)) => Err(AppError::bad_input(name, "is given more than once")),
+            (Some(v), None) if !v.is_empty() => Ok(v),
+            _ => Err(AppError::bad_input(name, format!("is required: {what}"))),
+        }
+    };
+    let from = date("from", one("from", "the first day, YYYY-MM-DD")?)?;
+    let to = date("to", one("to", "the last day, YYYY-MM-DD")?)?;
+    let interval = match one("interval", "DAY, WEEK or MONTH")? {
+        "DAY" => Interval::Day,
+        "WEEK" => Interval::Week,
+        "MONTH" => Interval::Month,
+        other => {
+            return Err(AppError::bad_input(
+                "interval",
+                format!("{other:?} is not an interval; one of DAY, WEEK, MONTH"),
+            ));
+        }
+    };
+    Ok((from, to, interval))
 }
 
 /// The parameters as read so far.
@@ -497,6 +636,8 @@ struct FilterParams {
     created_to: Option<chrono::DateTime<chrono::Utc>>,
     closed_from: Option<chrono::NaiveDate>,
     closed_to: Option<chrono::NaiveDate>,
+    /// The export's own parameters, for the message naming what it takes.
+    own: String,
 }
 
 /// The parameters an export understands (named in the error for any other).
@@ -530,9 +671,13 @@ impl FilterParams {
                 | "closedTo"
         );
         if !known {
+            let own = match self.own.as_str() {
+                "" => String::new(),
+                own => format!("{own}, "),
+            };
             return Err(AppError::bad_input(
                 name,
-                format!("is not a parameter of this export (it takes {PARAMETERS})"),
+                format!("is not a parameter of this export (it takes {own}{PARAMETERS})"),
             ));
         }
         if value.is_empty() {

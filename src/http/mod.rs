@@ -5,6 +5,7 @@ pub mod documents;
 pub mod export;
 pub mod graphiql;
 pub mod import;
+pub mod live;
 pub mod metrics;
 pub mod share;
 
@@ -81,11 +82,12 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
     // Exports stream their bodies: the request timeout covers the first page only (the
     // response has started by then), and a GET has no body for the body limit to cut.
     let mut app = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(graphql_get_or_live).post(graphql_post))
         .route("/export/opportunities.csv", get(export::opportunities_csv))
         .route("/export/opportunities.ndjson", get(export::opportunities_ndjson))
         .route("/export/risk_history.csv", get(export::risk_history_csv))
         .route("/export/risk_history.ndjson", get(export::risk_history_ndjson))
+        .route("/export/pipeline_trend.csv", get(export::pipeline_trend_csv))
         .route("/graphiql/{name}", get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -226,7 +228,16 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     execute(state, ctx, batch, media, false).await
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+/// GET `/graphql`: a query, GraphiQL for a browser, or the upgrade to a live connection.
+async fn graphql_get_or_live(State(state): State<AppState>, request: Request) -> Response {
+    if live::is_upgrade(&request) {
+        return live::upgrade(state, request).await;
+    }
+    let (parts, _) = request.into_parts();
+    graphql_get(state, parts.headers, parts.uri).await
+}
+
+async fn graphql_get(state: AppState, headers: HeaderMap, uri: Uri) -> Response {
     let media = MediaType::from_accept(&headers);
     let wants_html = headers
         .get(header::ACCEPT)

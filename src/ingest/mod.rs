@@ -34,6 +34,7 @@ use self::record::{Record, Rejection};
 use crate::domain::model::Stage;
 use crate::domain::{AppError, AppResult, TenantCtx};
 use crate::service;
+use crate::store::changes;
 use crate::store::{Store, bulk, interactions};
 
 /// The first this many errors are reported (all are counted).
@@ -269,12 +270,14 @@ impl Target<'_> {
             }
             Target::Tx(outer) => {
                 let tx = outer.begin().await?;
+                let mark = changes::mark();
                 match work(&tx).await {
                     Ok(value) => {
                         tx.commit().await?;
                         Ok(value)
                     }
                     Err(err) => {
+                        changes::forget_since(mark);
                         if let Err(rollback) = tx.rollback().await {
                             tracing::warn!(error = %rollback, "rollback to savepoint failed");
                         }

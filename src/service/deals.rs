@@ -8,12 +8,14 @@ use uuid::Uuid;
 use super::{Services, accounts, counted, now, risk};
 use crate::domain::commands::{CreateDeal, Ref, UpdateDeal};
 use crate::domain::deal_record::DealHistory;
+use crate::domain::model::ChangeKind;
 use crate::domain::model::Stage;
 use crate::domain::page::{Page, PageArgs};
 use crate::domain::query::{DealFilter, DealSort};
 use crate::domain::records::{Account, AmountChange, CloseDateChange, Deal, StageChange, StoredRisk};
 use crate::domain::values;
 use crate::domain::{AppError, AppResult, TenantCtx};
+use crate::store::changes;
 use crate::store::{Conn, history, opportunities};
 
 pub async fn create(ctx: &TenantCtx, svc: &Services, input: CreateDeal) -> AppResult<Deal> {
@@ -50,6 +52,7 @@ pub async fn create(ctx: &TenantCtx, svc: &Services, input: CreateDeal) -> AppRe
             };
             opportunities::insert(ctx, tx, &deal).await?;
             record_moves(ctx, tx, None, &deal).await?;
+            changes::changed(ctx, deal.id, ChangeKind::Created, at);
             risk::refresh_deal(ctx, tx, deal, at).await
         })
         .await
@@ -131,6 +134,7 @@ pub async fn update(ctx: &TenantCtx, svc: &Services, input: UpdateDeal) -> AppRe
                 return Err(stale());
             }
             record_moves(ctx, tx, Some(&current), &next).await?;
+            changes::changed(ctx, next.id, ChangeKind::Updated, at);
             risk::refresh_deal(ctx, tx, next, at).await
         })
         .await

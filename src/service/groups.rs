@@ -6,10 +6,12 @@ use uuid::Uuid;
 
 use super::{Services, deals, now, risk};
 use crate::domain::commands::{AddMember, Ref, UpdateMember};
+use crate::domain::model::ChangeKind;
 use crate::domain::model::{Bandwidth, Influence, Stance};
 use crate::domain::records::{Contact, Member};
 use crate::domain::values;
 use crate::domain::{AppError, AppResult, TenantCtx};
+use crate::store::changes;
 use crate::store::{Conn, contacts, members};
 
 pub async fn add(ctx: &TenantCtx, svc: &Services, input: AddMember) -> AppResult<Member> {
@@ -56,6 +58,7 @@ pub async fn add(ctx: &TenantCtx, svc: &Services, input: AddMember) -> AppResult
                 removed_at: None,
             };
             members::insert(ctx, tx, &member).await?;
+            changes::changed(ctx, deal.id, ChangeKind::GroupChanged, at);
             risk::refresh_deal(ctx, tx, deal, at).await?;
             Ok(member)
         })
@@ -90,7 +93,9 @@ pub async fn update(ctx: &TenantCtx, svc: &Services, input: UpdateMember) -> App
                 member.notes = notes;
             }
             members::update(ctx, tx, &member).await?;
-            risk::refresh_deal_by_id(ctx, tx, member.opportunity_id, now()).await?;
+            let at = now();
+            changes::changed(ctx, member.opportunity_id, ChangeKind::GroupChanged, at);
+            risk::refresh_deal_by_id(ctx, tx, member.opportunity_id, at).await?;
             Ok(member)
         })
         .await
@@ -107,6 +112,7 @@ pub async fn remove(ctx: &TenantCtx, svc: &Services, id: Ref) -> AppResult<Uuid>
             if members::end(ctx, tx, member.id, at).await? == 0 {
                 return Err(ended("id"));
             }
+            changes::changed(ctx, member.opportunity_id, ChangeKind::GroupChanged, at);
             risk::refresh_deal_by_id(ctx, tx, member.opportunity_id, at).await?;
             Ok(member.id)
         })

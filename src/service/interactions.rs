@@ -9,10 +9,12 @@ use uuid::Uuid;
 use super::{Services, counted, deals, now, risk};
 use crate::domain::commands::{LogInteraction, Ref};
 use crate::domain::deal_record::DealHistory;
+use crate::domain::model::ChangeKind;
 use crate::domain::page::{Page, PageArgs};
 use crate::domain::records::{Interaction, Link};
 use crate::domain::values;
 use crate::domain::{AppError, AppResult, TenantCtx};
+use crate::store::changes;
 use crate::store::{interactions, members};
 
 /// How far ahead of now an interaction may be dated (clock skew, time zones).
@@ -100,6 +102,7 @@ pub async fn log(ctx: &TenantCtx, svc: &Services, input: LogInteraction) -> AppR
                 .chain(about.iter().map(|m| link(*m, false)))
                 .collect();
             interactions::insert(ctx, tx, &interaction, &links).await?;
+            changes::changed(ctx, deal.id, ChangeKind::InteractionLogged, at);
             risk::refresh_deal_with_group(ctx, tx, deal, members, at).await?;
             Ok(interaction)
         })
@@ -118,7 +121,9 @@ pub async fn delete(ctx: &TenantCtx, svc: &Services, id: Ref) -> AppResult<Uuid>
             .ok_or(AppError::NotFound("interaction"))?;
             let deal = deals::require_for_change(ctx, tx, Some(found.opportunity_id)).await?;
             interactions::delete(ctx, tx, found.id).await?;
-            risk::refresh_deal(ctx, tx, deal, now()).await?;
+            let at = now();
+            changes::changed(ctx, deal.id, ChangeKind::InteractionDeleted, at);
+            risk::refresh_deal(ctx, tx, deal, at).await?;
             Ok(found.id)
         })
         .await

@@ -12,9 +12,12 @@ use uuid::Uuid;
 use super::Services;
 use crate::domain::commands::PolicyChanges;
 use crate::domain::deal_record::DealRecord;
+use crate::domain::model::ChangeKind;
 use crate::domain::records::{Deal, RiskPoint};
 use crate::domain::risk::RiskPolicy;
 use crate::domain::{AppResult, TenantCtx};
+use crate::store::changes;
+use crate::store::leader::Leadership;
 use crate::store::risk::Overwrite;
 use crate::store::{Conn, Store, history, members, opportunities, policy, risk as stored, scope};
 
@@ -133,6 +136,7 @@ async fn refresh_records(
     for record in records {
         let next = record.assess_for_storage(policy, at);
         if stored::save(ctx, conn, &record.deal, &next, overwrite).await? {
+            changes::risk_moved(ctx, record.deal.id, &record.deal.risk, &next);
             changed += 1;
         }
         let mut deal = Arc::unwrap_or_clone(record.deal);
@@ -226,7 +230,9 @@ pub(crate) async fn reassess_and_backfill(
                 before.group_size,
                 before.engaged,
             ) == (next.score, next.level, next.factors, next.group_size, next.engaged);
+        changes::changed(ctx, deal.id, ChangeKind::RiskReassessed, now);
         if !same_risk {
+            changes::risk_moved(ctx, deal.id, before, &next);
             assessed.push((deal.id, next));
         }
         let points = crate::domain::backfill::risk_history(&deal, &group, &past, &policy, now);
@@ -322,14 +328,18 @@ pub async fn sweep(store: &Store, now: DateTime<Utc>) -> AppResult<usize> {
     Ok(changed)
 }
 
-/// Runs [`sweep`] every `interval` until the process ends.
-pub fn spawn_sweeper(store: Store, interval: Duration) -> tokio::task::JoinHandle<()> {
+/// Runs [`sweep`] every `interval` until the process ends, at the ticks this process leads
+/// (one replica at a time sweeps; see [`Leadership`]).
+pub fn spawn_sweeper(store: Store, interval: Duration, mut leadership: Leadership) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the first tick is immediate; start one interval in
         loop {
             ticker.tick().await;
+            if !leadership.leads().await {
+                continue;
+            }
             match sweep(&store, super::now()).await {
                 Ok(changed) => tracing::info!(changed, "risk sweep done"),
                 Err(err) => tracing::warn!(error = %err, "risk sweep failed"),

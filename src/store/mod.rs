@@ -13,18 +13,22 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod changes;
 pub mod contacts;
 pub mod convert;
 pub mod export;
 pub mod history;
 pub mod interactions;
+pub mod leader;
 pub mod members;
 pub mod opportunities;
+pub mod outcomes;
 pub mod page;
 pub mod pipeline;
 pub mod policy;
 pub mod risk;
 pub mod scope;
+pub mod trend;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +60,8 @@ pub struct Store {
     /// SQLite allows one writer at a time; writers queue here instead of spinning on
     /// `SQLITE_BUSY`. `None` on PostgreSQL, which takes concurrent writers.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Where this process's live subscribers hear about committed changes.
+    bus: changes::Bus,
 }
 
 impl Store {
@@ -108,6 +114,7 @@ impl Store {
             db,
             statements,
             write_gate,
+            bus: changes::Bus::default(),
         })
     }
 
@@ -145,9 +152,18 @@ impl Store {
             ..Default::default()
         };
         let txn = self.db.begin_with_options(options).await?;
-        match work(&txn).await {
+        let (outcome, events) = changes::collect(work(&txn)).await;
+        match outcome {
             Ok(value) => {
+                // PostgreSQL announces the events itself when (and only if) this commits.
+                let postgres = self.db.get_database_backend() == DbBackend::Postgres;
+                if postgres {
+                    changes::notify(&txn, &events).await?;
+                }
                 txn.commit().await?;
+                if !postgres {
+                    self.bus.send_all(events);
+                }
                 Ok(value)
             }
             Err(err) => {
@@ -157,6 +173,12 @@ impl Store {
                 Err(err)
             }
         }
+    }
+
+    /// Where this process's subscribers hear about committed changes (on PostgreSQL, once
+    /// [`changes::spawn_listener`] runs).
+    pub fn bus(&self) -> &changes::Bus {
+        &self.bus
     }
 
     pub async fn close(self) {

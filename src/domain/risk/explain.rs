@@ -548,18 +548,7 @@ impl<'d, 'a> Context<'d, 'a> {
     }
 
     fn label_with(&self, index: u16, extras: &[&str]) -> String {
-        let m = self.member(index);
-        let first = match m.title.map(str::trim) {
-            Some(title) if !title.is_empty() => title,
-            _ => m.role.label(),
-        };
-        let mut label = format!("{} ({first}", m.name.trim());
-        for extra in extras {
-            label.push_str(", ");
-            label.push_str(extra);
-        }
-        label.push(')');
-        label
+        member_label(self.member(index), extras)
     }
 
     /// The label with why the member matters: "Dana Ruiz (Controller, can veto, opposed)".
@@ -614,6 +603,22 @@ impl<'d, 'a> Context<'d, 'a> {
     }
 }
 
+/// "Full Name (Title, extras…)", or "Full Name (role, extras…)" without a title: how every
+/// text of the engine names a member when first mentioned.
+pub(super) fn member_label(m: &MemberFacts<'_>, extras: &[&str]) -> String {
+    let first = match m.title.map(str::trim) {
+        Some(title) if !title.is_empty() => title,
+        _ => m.role.label(),
+    };
+    let mut label = format!("{} ({first}", m.name.trim());
+    for extra in extras {
+        label.push_str(", ");
+        label.push_str(extra);
+    }
+    label.push(')');
+    label
+}
+
 /// Veto holders, the opposed, high influence, and the people who decide.
 fn is_key(m: &MemberFacts<'_>) -> bool {
     m.can_veto
@@ -651,7 +656,7 @@ fn percent(part: usize, whole: usize) -> u64 {
 }
 
 /// "A", "A and B", "A, B and C"; past [`LIST_LIMIT`], "A, …, E and 3 others".
-fn join(items: Vec<String>) -> String {
+pub(super) fn join(items: Vec<String>) -> String {
     join_with(items, ", ", " and ")
 }
 

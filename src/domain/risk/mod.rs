@@ -12,6 +12,8 @@
 //!   people and the numbers, and the seller's next step. Only the deal page pays for them.
 //! - [`engagement`], [`member_engagement`] and [`last_direct_interaction`] expose the
 //!   per-member view the rules are built on, with the same window semantics.
+//! - [`plan`] tries the direct conversations the seller has not had yet (SPEC §10): it adds
+//!   them to the facts and assesses again, and proposes the fewest that lower the score most.
 //!
 //! Time rules, exactly: "N days" is N × 24 h; the engagement window is the half-open
 //! interval (`as_of` − window, `as_of`]; interactions after `as_of` do not exist yet.
@@ -28,6 +30,7 @@ use super::model;
 mod engine;
 mod explain;
 mod members;
+mod plan;
 mod policy;
 
 #[cfg(test)]
@@ -43,6 +46,7 @@ pub use engine::{
 };
 pub use explain::{Explanation, explain, explain_all};
 pub use members::{MemberSet, MemberSetIter};
+pub use plan::{MAX_CANDIDATES, MAX_MEETINGS, Plan, Step, candidates, plan};
 pub use policy::{PolicyError, RiskPolicy};
 
 /// One buying-group member as the rules see them: attributes as they are now.

@@ -1216,6 +1216,10 @@ fn groups_beyond_128_members_keep_their_evidence() {
     );
 }
 
+// ---- next steps (SPEC §10) --------------------------------------------------------------
+
+mod next_steps;
+
 // ---- invariants ------------------------------------------------------------------------
 
 mod invariants {
@@ -1225,9 +1229,9 @@ mod invariants {
     use proptest::prelude::*;
     use proptest::sample::{select, subsequence};
 
-    const DAY: i64 = 86_400;
+    pub(super) const DAY: i64 = 86_400;
 
-    fn arb_person() -> impl Strategy<Value = Person> {
+    pub(super) fn arb_person() -> impl Strategy<Value = Person> {
         (
             select(BuyingRole::ALL),
             select(Stance::ALL),
@@ -1247,7 +1251,7 @@ mod invariants {
             })
     }
 
-    fn arb_policy() -> impl Strategy<Value = RiskPolicy> {
+    pub(super) fn arb_policy() -> impl Strategy<Value = RiskPolicy> {
         let share = || prop_oneof![Just(0.8), Just(0.5), Just(1.0), 0.01f64..=1.0];
         (
             prop_oneof![Just(30u32), 1u32..=365],
@@ -1279,7 +1283,7 @@ mod invariants {
 
     /// Deals of 0–15 members (sometimes 120–200), with out-of-range indices mixed in,
     /// assessed at an instant up to 30 days before or 120 days after [`now`].
-    fn arb_case() -> impl Strategy<Value = (Deal, DateTime<Utc>)> {
+    pub(super) fn arb_case() -> impl Strategy<Value = (Deal, DateTime<Utc>)> {
         prop_oneof![8 => 0usize..16, 1 => 120usize..200]
             .prop_flat_map(|n| {
                 let index = 0u16..(n as u16 + 3);

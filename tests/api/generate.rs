@@ -134,6 +134,62 @@ async fn the_same_seed_gives_the_same_deals_and_refresh_stores_the_same_risk() {
         inline_app.ok(&token, averages, json!({})).await,
         refresh_app.ok(&token, averages, json!({})).await
     );
+
+    // Both paths write every deal's backfilled risk history; the refresh path's sweep then
+    // appends each open deal's first stored assessment at `as_of`, where the inline path
+    // appends it only when it differs from the replay's last point (at midnight).
+    let histories = "{ opportunities(first: 20, orderBy: {field: NAME, direction: ASC}) { edges { node {
+        stage createdAt closedAt riskScore riskLevel riskHistory(last: 100) { at score level factorCodes } } } } }";
+    let inline = inline_app.ok(&token, histories, json!({})).await;
+    let refreshed = refresh_app.ok(&token, histories, json!({})).await;
+    let instant = |v: &Value| v.as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    let mut closed = 0;
+    for (a, b) in nodes(&inline).iter().zip(nodes(&refreshed).iter()) {
+        let (mine, swept) = (
+            a["riskHistory"].as_array().expect("history"),
+            b["riskHistory"].as_array().expect("history"),
+        );
+        assert!(swept.len() < 100, "whole histories (within the query's complexity)");
+        assert_eq!(
+            instant(&mine[0]["at"]),
+            instant(&a["createdAt"]),
+            "replayed from creation: {a}"
+        );
+        let last = &mine[mine.len() - 1];
+        if a["closedAt"].is_null() {
+            assert_eq!(
+                (&last["score"], &last["level"]),
+                (&a["riskScore"], &a["riskLevel"]),
+                "{a}"
+            );
+            let appended = &swept[swept.len() - 1];
+            assert_eq!(instant(&appended["at"]), Some(as_of.into()), "{b}");
+            let replay = if instant(&last["at"]) == Some(as_of.into()) {
+                &mine[..mine.len() - 1]
+            } else {
+                &mine[..]
+            };
+            assert_eq!(replay, &swept[..swept.len() - 1], "the same replay on both paths");
+        } else {
+            closed += 1;
+            assert_eq!(mine, swept, "a closed deal's history does not depend on the path");
+            assert!(instant(&last["at"]) <= instant(&a["closedAt"]), "{a}");
+        }
+    }
+    assert!(closed > 0, "some deals are closed");
+
+    // So the outcome report has a level at close − lookback for every closed deal.
+    let outcomes = inline_app
+        .ok(&token, "{ riskOutcomes { closedDeals byLevel { deals } } }", json!({}))
+        .await;
+    assert_eq!(outcomes["riskOutcomes"]["closedDeals"], json!(closed));
+    let by_level: i64 = outcomes["riskOutcomes"]["byLevel"]
+        .as_array()
+        .expect("levels")
+        .iter()
+        .filter_map(|l| l["deals"].as_i64())
+        .sum();
+    assert_eq!(by_level, closed);
     inline_store.close().await;
     refresh_store.close().await;
 }

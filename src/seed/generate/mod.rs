@@ -17,11 +17,17 @@
 //! The generator draws domain records ([`tenant`]) and writes them with the store's bulk
 //! writer ([`bulk::write`]: multi-row `INSERT`s) in one transaction per 250 deals, never
 //! through the one-row functions the API uses. Risk is assessed in process while the deal is
-//! generated (the engine is pure and the records are at hand), and stored exactly as
-//! [`refresh_tenant`](crate::service::risk::refresh_tenant) would store it at `as_of`: the
-//! stored assessment of open deals and one history point each; closed deals keep the defaults
-//! the sweep leaves them. `--risk refresh` stores it through `refresh_tenant` instead (the
-//! reference path, slower: it reloads every deal's records and updates deal by deal).
+//! generated (the engine is pure and the records are at hand). Every deal, open or closed,
+//! gets the risk history an import backfills
+//! (`service::risk::reassess_and_backfill`: the engine replayed day by day,
+//! [`backfill::risk_history`](crate::domain::backfill::risk_history)), so
+//! `riskOutcomes` and `pipelineTrend` have a past to report on. Open deals' stored assessment
+//! is exactly what [`refresh_tenant`](crate::service::risk::refresh_tenant) would store at
+//! `as_of`, with the history point that refresh would append when it differs from the
+//! replay's last (which is at `as_of`'s midnight); closed deals keep the defaults the sweep
+//! leaves them. `--risk refresh` stores the assessment through `refresh_tenant` instead (the
+//! reference path, slower: it reloads every deal's records and updates deal by deal; as the
+//! first assessment of each open deal, it always appends a point at `as_of`).
 //!
 //! [`ndjson`] writes the same data set as a SPEC §7 record stream instead, for benchmarking
 //! `dealgraph import` on it: no database, no risk.
@@ -346,6 +352,7 @@ mod tests {
         assert_eq!(names(&a), names(&b));
         assert_eq!(a.batch.interactions, b.batch.interactions);
         assert_eq!(a.batch.links, b.batch.links);
+        assert_eq!(a.batch.risk_points, b.batch.risk_points, "risk histories, ids included");
         let other = generate(&Plan { seed: 7, ..p.clone() }, 0, 60);
         assert_ne!(names(&a), names(&other), "another seed gives other deals");
         let second_tenant = generate(&p, 1, 60);
@@ -355,8 +362,16 @@ mod tests {
         g.accounts_and_contacts();
         let unassessed = g.deals(60, Assess::Count(&RiskPolicy::default()));
         assert_eq!(names(&a), names(&unassessed), "the risk path does not change the rows");
-        assert!(unassessed.batch.risk_points.is_empty());
         assert_eq!(unassessed.levels, a.levels);
+        // Both paths replay the same histories; only the inline path appends the points the
+        // sweep would append at the anchor (the refresh path's sweep appends its own).
+        // (No replayed instant is the anchor: it is not a midnight, and deals closed before it.)
+        let replayed: Vec<_> = a.batch.risk_points.iter().filter(|p| p.at != as_of()).collect();
+        assert_eq!(replayed, unassessed.batch.risk_points.iter().collect::<Vec<_>>());
+        assert!(
+            replayed.len() < a.batch.risk_points.len(),
+            "some deals moved since midnight"
+        );
 
         // The record stream's path does not assess at all, and draws the same rows.
         let mut g = TenantGenerator::new(&p, 0, 60);
@@ -462,7 +477,30 @@ mod tests {
             .filter(|d| d.risk.assessed_at.is_some())
             .count();
         assert_eq!(open, batch.open);
-        assert_eq!(batch.batch.risk_points.len(), batch.open);
+        let mut histories: HashMap<Uuid, Vec<&crate::domain::records::RiskPoint>> = HashMap::new();
+        for point in &batch.batch.risk_points {
+            histories.entry(point.opportunity_id).or_default().push(point);
+        }
+        for deal in &batch.batch.deals {
+            let history = &histories[&deal.id];
+            assert_eq!(history[0].at, deal.created_at, "replayed from creation");
+            for pair in history.windows(2) {
+                assert!(pair[0].at < pair[1].at);
+                let [a, b] = [pair[0], pair[1]].map(|p| (p.score, p.level, p.factors));
+                assert_ne!(a, b, "a point only where the risk changed");
+            }
+            let last = history[history.len() - 1];
+            match deal.closed_at {
+                Some(closed) => assert!(last.at <= closed && deal.risk.assessed_at.is_none()),
+                None => assert_eq!(
+                    (last.score, last.level, last.factors),
+                    (deal.risk.score, deal.risk.level, deal.risk.factors),
+                    "the last point is the stored assessment"
+                ),
+            }
+        }
+        let points_per_deal = batch.batch.risk_points.len() as f64 / 400.0;
+        assert!(points_per_deal > 2.0, "histories that move: {points_per_deal}");
         assert!(
             batch.open < 400 && batch.open > 300,
             "some deals are closed: {}",
@@ -501,6 +539,55 @@ mod tests {
         assert_eq!(changed, 0, "refresh_tenant changed stored scores, levels or factors");
         assert_eq!(before, after, "refresh_tenant changed stored risk columns");
         assert_eq!(before.len(), report.tenants[0].open_deals);
+
+        // Every deal's history is what an import's backfill stores for it. The same plan
+        // drawn in memory gives the same deal ids.
+        let deals = generate(
+            &Plan {
+                other_tenants: 0,
+                ..p.clone()
+            },
+            0,
+            60,
+        )
+        .batch
+        .deals;
+        let ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
+        let stored = crate::store::risk::points_for_deals(&ctx, store.reader(), &ids)
+            .await
+            .expect("read");
+        let replaced = store
+            .write(async |tx| crate::service::risk::reassess_and_backfill(&ctx, tx, &ids, as_of()).await)
+            .await
+            .expect("backfilled");
+        let backfilled = crate::store::risk::points_for_deals(&ctx, store.reader(), &ids)
+            .await
+            .expect("read");
+        let values = |points: &[crate::domain::records::RiskPoint]| {
+            points
+                .iter()
+                .map(|p| (p.at, p.score, p.level, p.factors))
+                .collect::<Vec<_>>()
+        };
+        let (mut closed, mut moved_since_midnight) = (0, 0);
+        for deal in &deals {
+            let (mine, import) = (values(&stored[&deal.id]), values(&backfilled[&deal.id]));
+            assert!(!import.is_empty());
+            if deal.closed_at.is_some() {
+                closed += 1;
+                assert_eq!(mine, import, "a closed deal's history is the import's backfill");
+            } else if mine.len() == import.len() + 1 {
+                // The assessment at `as_of` differs from the replay's last, at midnight: the
+                // point the sweep appends.
+                moved_since_midnight += 1;
+                assert_eq!(mine[..import.len()], import[..]);
+                assert_eq!(mine[import.len()].0, as_of());
+            } else {
+                assert_eq!(mine, import, "an open deal's history is the import's backfill");
+            }
+        }
+        assert!(closed > 0, "some deals are closed");
+        assert_eq!(replaced, moved_since_midnight, "the import replaced only those");
 
         let again = run(&store, &p).await;
         assert!(matches!(again, Err(AppError::Conflict(_))), "a second run is refused");

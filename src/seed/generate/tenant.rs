@@ -2,11 +2,13 @@
 //!
 //! A deal is drawn in phases, each its own function: its stage path ([`StagePath`]), its close
 //! dates, its buying group, how the seller works the group ([`Threading`]) and the
-//! interactions that follow from it; then the records are assembled and, for open deals,
+//! interactions that follow from it; then the records are assembled, their risk history
+//! replayed as an import backfills it ([`backfill::risk_history`]) and, for open deals,
 //! assessed with the same engine and the same records the sweep would read back.
 //!
 //! Amount histories came later than the rest and are drawn from a second generator of their
-//! own ([`amount_history`]), so that adding them left every other row as it was, ids included.
+//! own ([`amount_history`]), so that adding them left every other row as it was, ids included;
+//! the ids of replayed risk-history points come from a third, for the same reason.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use super::words::{
     REGIONS, ROLE_ODDS, TITLES, TOPICS,
 };
 use super::{Generated, Plan};
+use crate::domain::backfill;
 use crate::domain::deal_record::{DealHistory, DealRecord};
 use crate::domain::model::{Bandwidth, BuyingRole, Influence, InteractionKind, Stage, Stance};
 use crate::domain::records::{
@@ -36,15 +39,21 @@ const DAY: i64 = 86_400;
 /// Mixed into a tenant's seed for its amount-history generator.
 const AMOUNT_STREAM: u64 = 0xA3C5_9AC3_D1B2_E4F7;
 
+/// Mixed into a tenant's seed for the ids of its backfilled risk-history points.
+const RISK_STREAM: u64 = 0x5D1E_7B3A_C0F4_2869;
+
 /// Amounts are rounded to 100 units of the currency (a step in cents).
 const AMOUNT_STEP: i64 = 100 * 100;
 
-/// What the generator does with the risk of each open deal.
+/// What the generator does with the risk of each deal.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Assess<'a> {
-    /// Assess it, and store the result with the deal and as one history point.
+    /// Replay every deal's risk history as an import backfills it; assess each open deal at
+    /// the anchor and store the result with the deal (and as a last history point when it
+    /// differs from the replay's last).
     Store(&'a RiskPolicy),
-    /// Assess it only to count it by level (the sweep stores it later).
+    /// Replay every deal's risk history; assess open deals only to count them by level (the
+    /// sweep stores their assessment, and its history point, later).
     Count(&'a RiskPolicy),
     /// Leave it unassessed: the record stream carries no risk (the importer assesses).
     Skip,
@@ -113,6 +122,8 @@ pub(super) struct TenantGenerator {
     rng: StdRng,
     /// Amount histories only (see the module header).
     amounts: StdRng,
+    /// Risk-history point ids only, so that the replay never changes the other rows.
+    risk: StdRng,
     anchor: DateTime<Utc>,
     days: i64,
     members: usize,
@@ -137,6 +148,7 @@ impl TenantGenerator {
         TenantGenerator {
             rng: StdRng::seed_from_u64(seed),
             amounts: StdRng::seed_from_u64(seed ^ AMOUNT_STREAM),
+            risk: StdRng::seed_from_u64(seed ^ RISK_STREAM),
             anchor: plan.as_of.trunc_subsecs(0),
             days: i64::from(plan.days),
             members: plan.members,
@@ -219,8 +231,9 @@ impl TenantGenerator {
         batch
     }
 
-    /// The next `n` deals with everything that hangs off them; open deals assessed at the
-    /// anchor as `assess` says. The rows do not depend on `assess`, only the stored risk.
+    /// The next `n` deals with everything that hangs off them; risk histories replayed and
+    /// open deals assessed at the anchor as `assess` says. The rows do not depend on
+    /// `assess`, only the stored risk and risk history.
     pub(super) fn deals(&mut self, n: usize, assess: Assess<'_>) -> Generated {
         let mut generated = Generated::default();
         for _ in 0..n {
@@ -234,6 +247,7 @@ impl TenantGenerator {
         let (group_size, interactions_per_deal, days) = (self.members, self.interactions_per_deal, self.days);
         let rng = &mut self.rng;
         let amounts_rng = &mut self.amounts;
+        let risk_rng = &mut self.risk;
         let Some(company) = self.companies.choose_mut(rng) else {
             return;
         };
@@ -362,25 +376,32 @@ impl TenantGenerator {
             }));
         }
 
-        // Its assessment, from the very records being written, as the sweep would read them.
+        // Its assessment and its risk history, from the very records being written, as the
+        // sweep and an import's backfill would read them.
         let policy = match assess {
-            Assess::Store(policy) | Assess::Count(policy) if !path.closed => Some(policy),
-            _ => None,
+            Assess::Store(policy) | Assess::Count(policy) => Some(policy),
+            Assess::Skip => None,
         };
-        let (mut deal, group, mut history, assessed) = match policy {
+        let (mut deal, group, mut history, assessed, mut points) = match policy {
             Some(policy) => {
                 let record = DealRecord::new(Arc::new(deal), group, Arc::new(history));
-                let risk = record.assess_for_storage(policy, anchor);
+                let risk = (!path.closed).then(|| record.assess_for_storage(policy, anchor));
+                let points = backfill::risk_history(&record.deal, &record.members, &record.history, policy, anchor);
                 let (deal, group, history) = record.into_parts();
                 (
                     Arc::unwrap_or_clone(deal),
                     group,
                     Arc::unwrap_or_clone(history),
-                    Some(risk),
+                    risk,
+                    points,
                 )
             }
-            None => (deal, group, history, None),
+            None => (deal, group, history, None, Vec::new()),
         };
+        // The replay stamps points with `now_v7` ids; reruns must give the same ids.
+        for point in &mut points {
+            point.id = Self::id(risk_rng, point.at);
+        }
         if !path.closed {
             out.open += 1;
             // Drawn whatever `assess` says, so that it never changes the rest of the stream.
@@ -389,17 +410,26 @@ impl TenantGenerator {
                 out.levels[risk.level.index()] += 1;
                 if matches!(assess, Assess::Store(_)) {
                     deal.risk = risk;
-                    out.batch.risk_points.push(RiskPoint {
-                        id: point_id,
-                        opportunity_id: id,
-                        at: anchor,
-                        score: risk.score,
-                        level: risk.level,
-                        factors: risk.factors,
-                    });
+                    // The replay's last instant is the anchor's midnight: when the assessment
+                    // at the anchor differs, the sweep at the anchor appends it, so the last
+                    // point is always the stored assessment.
+                    let same = points
+                        .last()
+                        .is_some_and(|p| (p.score, p.level, p.factors) == (risk.score, risk.level, risk.factors));
+                    if !same {
+                        points.push(RiskPoint {
+                            id: point_id,
+                            opportunity_id: id,
+                            at: anchor,
+                            score: risk.score,
+                            level: risk.level,
+                            factors: risk.factors,
+                        });
+                    }
                 }
             }
         }
+        out.batch.risk_points.append(&mut points);
         for change in &mut history.stage_changes {
             change.id = Self::id(rng, change.at);
         }

@@ -12,6 +12,7 @@ mod m20261126_000003_member_contact_names;
 mod m20261201_000004_member_removed_at;
 mod m20261201_000005_external_ids;
 mod m20261201_000006_amount_changes;
+mod m20261202_000007_as_of_indexes;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_member_removed_at::Migration),
             Box::new(m20261201_000005_external_ids::Migration),
             Box::new(m20261201_000006_amount_changes::Migration),
+            Box::new(m20261202_000007_as_of_indexes::Migration),
         ]
     }
 }

@@ -136,7 +136,22 @@ pub struct CurrencyPoint {
     pub lost: i64,
     /// Of the open deals in this currency.
     pub average_risk_score: Option<f64>,
+    /// The open deals of this currency per open stage ([`OPEN_STAGES`] order): how many, and
+    /// their amount in cents.
+    pub stage_counts: [i64; OPEN_STAGES.len()],
+    pub stage_cents: [i64; OPEN_STAGES.len()],
+    /// The open deals of this currency per stored risk level (`RiskLevel::ALL` order).
+    pub level_counts: [i64; 4],
 }
+
+/// The stages a deal is open in, in their order.
+pub const OPEN_STAGES: [Stage; 5] = [
+    Stage::Prospecting,
+    Stage::Discovery,
+    Stage::Evaluation,
+    Stage::Proposal,
+    Stage::Negotiation,
+];
 
 /// One point of `pipelineTrend`.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +167,14 @@ pub struct TrendPoint {
     pub by_currency: Vec<CurrencyPoint>,
 }
 
+/// One currency's open deals by stage and level, while a point is summed.
+#[derive(Default)]
+struct Breakdown {
+    stage_counts: [i64; OPEN_STAGES.len()],
+    stage_cents: [i64; OPEN_STAGES.len()],
+    level_counts: [i64; 4],
+}
+
 /// The point at `at` from the aggregates of the pipeline then (`buckets`, the same rows
 /// `pipelineHealth(asOf: at)` summarizes) and the flows of its interval.
 pub fn point(buckets: &[Bucket], flows: &[Flow], at: DateTime<Utc>) -> TrendPoint {
@@ -159,8 +182,9 @@ pub fn point(buckets: &[Bucket], flows: &[Flow], at: DateTime<Utc>) -> TrendPoin
     let mut won_amounts = Amounts::default();
     let mut lost_amounts = Amounts::default();
     let (mut created, mut won, mut lost) = (0, 0, 0);
-    // Per currency: (created, won, lost), and (score sum, open count) of the open deals.
-    let mut currencies: BTreeMap<&str, ([i64; 3], [i64; 2])> = BTreeMap::new();
+    // Per currency: (created, won, lost), (score sum, open count) of the open deals, and
+    // their breakdown by stage and level.
+    let mut currencies: BTreeMap<&str, ([i64; 3], [i64; 2], Breakdown)> = BTreeMap::new();
     for f in flows.iter().filter(|f| f.created + f.won + f.lost > 0) {
         created += f.created;
         won += f.won;
@@ -180,10 +204,15 @@ pub fn point(buckets: &[Bucket], flows: &[Flow], at: DateTime<Utc>) -> TrendPoin
         let entry = currencies.entry(&b.currency).or_default();
         entry.1[0] += b.risk_score_sum;
         entry.1[1] += b.count;
+        if let Some(i) = OPEN_STAGES.iter().position(|s| *s == b.stage) {
+            entry.2.stage_counts[i] += b.count;
+            entry.2.stage_cents[i] += b.amount_cents;
+        }
+        entry.2.level_counts[b.level.index()] += b.count;
     }
     let by_currency = currencies
         .into_iter()
-        .map(|(currency, ([created, won, lost], [score_sum, open]))| {
+        .map(|(currency, ([created, won, lost], [score_sum, open], breakdown))| {
             let total = summary.totals.iter().find(|t| t.currency == currency);
             CurrencyPoint {
                 currency: currency.to_owned(),
@@ -194,6 +223,9 @@ pub fn point(buckets: &[Bucket], flows: &[Flow], at: DateTime<Utc>) -> TrendPoin
                 won,
                 lost,
                 average_risk_score: (open > 0).then(|| score_sum as f64 / open as f64),
+                stage_counts: breakdown.stage_counts,
+                stage_cents: breakdown.stage_cents,
+                level_counts: breakdown.level_counts,
             }
         })
         .collect();

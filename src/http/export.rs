@@ -39,6 +39,7 @@ use uuid::Uuid;
 use super::share::Turn;
 use super::{AppState, MediaType, authenticate, error_response, take_turn};
 use crate::domain::model::{RiskFactorCode, RiskLevel, Stage};
+use crate::domain::pipeline::money;
 use crate::domain::query::DealFilter;
 use crate::domain::records::RiskPoint;
 use crate::domain::trend::{CurrencyPoint, Interval};
@@ -77,8 +78,10 @@ pub const OPPORTUNITY_COLUMNS: [&str; 19] = [
 /// The columns of `risk_history.csv` (and the keys of `risk_history.ndjson`), in order.
 pub const RISK_HISTORY_COLUMNS: [&str; 6] = ["opportunityId", "externalId", "at", "score", "level", "riskFactorCodes"];
 
-/// The columns of `pipeline_trend.csv`, in order.
-pub const TREND_COLUMNS: [&str; 9] = [
+/// The columns of `pipeline_trend.csv`, in order: SPEC §8's, then the open deals of the
+/// row's currency by open stage (count and amount) and by stored risk level (count), so that
+/// one file charts the pipeline by stage and by risk over time.
+pub const TREND_COLUMNS: [&str; 23] = [
     "at",
     "currency",
     "openCount",
@@ -88,6 +91,32 @@ pub const TREND_COLUMNS: [&str; 9] = [
     "won",
     "lost",
     "averageRiskScore",
+    "prospectingCount",
+    "prospectingAmount",
+    "discoveryCount",
+    "discoveryAmount",
+    "evaluationCount",
+    "evaluationAmount",
+    "proposalCount",
+    "proposalAmount",
+    "negotiationCount",
+    "negotiationAmount",
+    "lowRiskCount",
+    "mediumRiskCount",
+    "highRiskCount",
+    "criticalRiskCount",
+];
+
+/// The columns of `risk_outcomes.csv` (`riskOutcomes`' `byFactor`, a row per factor code).
+pub const OUTCOME_COLUMNS: [&str; 8] = [
+    "code",
+    "withFactor",
+    "wonWithFactor",
+    "winRateWith",
+    "withoutFactor",
+    "wonWithoutFactor",
+    "winRateWithout",
+    "lift",
 ];
 
 /// How rows are written.
@@ -142,6 +171,64 @@ pub async fn pipeline_trend_csv(State(state): State<AppState>, headers: HeaderMa
     match rendered.await {
         Ok(bytes) => attachment(Body::from(bytes), Format::Csv, "pipeline_trend"),
         Err(err) => failed(&err),
+    }
+}
+
+/// `GET /export/risk_outcomes.csv?lookbackDays=` with the filter's parameters (`closedFrom`
+/// and `closedTo` choose the closed deals, as `riskOutcomes`' arguments do): a row per factor.
+pub async fn risk_outcomes_csv(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let (reader, _turn, own) = match begin(&state, &headers, &uri, Format::Csv, &OUTCOME_PARAMETERS).await {
+        Ok(begun) => begun,
+        Err(refused) => return refused,
+    };
+    let rendered = async {
+        let lookback = lookback_days(&own)?;
+        let outcomes =
+            service::pipeline::outcomes(&reader.ctx, &reader.services, &reader.filter, None, None, lookback).await?;
+        let mut bytes = csv_head(&OUTCOME_COLUMNS)?;
+        bytes.extend(render(Format::Csv, outcomes.by_factor.iter().map(OutcomeRow), 1024)?);
+        Ok::<_, AppError>(bytes)
+    };
+    match rendered.await {
+        Ok(bytes) => attachment(Body::from(bytes), Format::Csv, "risk_outcomes"),
+        Err(err) => failed(&err),
+    }
+}
+
+/// One factor's row of `risk_outcomes.csv`.
+struct OutcomeRow<'a>(&'a crate::domain::outcomes::FactorOutcome);
+
+impl Serialize for OutcomeRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let o = self.0;
+        let mut map = serializer.serialize_map(Some(OUTCOME_COLUMNS.len()))?;
+        map.serialize_entry("code", o.code.as_str())?;
+        map.serialize_entry("withFactor", &o.with_factor)?;
+        map.serialize_entry("wonWithFactor", &o.won_with_factor)?;
+        map.serialize_entry("winRateWith", &o.win_rate_with)?;
+        map.serialize_entry("withoutFactor", &o.without_factor)?;
+        map.serialize_entry("wonWithoutFactor", &o.won_without_factor)?;
+        map.serialize_entry("winRateWithout", &o.win_rate_without)?;
+        map.serialize_entry("lift", &o.lift)?;
+        map.end()
+    }
+}
+
+impl Record for OutcomeRow<'_> {
+    fn fields(&self) -> Vec<Cow<'_, str>> {
+        let o = self.0;
+        let rate = |r: Option<f64>| Cow::Owned(r.map(|r| r.to_string()).unwrap_or_default());
+        vec![
+            Cow::Borrowed(o.code.as_str()),
+            Cow::Owned(o.with_factor.to_string()),
+            Cow::Owned(o.won_with_factor.to_string()),
+            rate(o.win_rate_with),
+            Cow::Owned(o.without_factor.to_string()),
+            Cow::Owned(o.won_without_factor.to_string()),
+            rate(o.win_rate_without),
+            rate(o.lift),
+        ]
     }
 }
 
@@ -520,6 +607,11 @@ struct TrendRow<'a> {
     lost: i64,
     /// Of the currency's open deals; empty without any.
     average_risk_score: Option<f64>,
+    /// (count, amount) of its open deals per open stage; counts per risk level.
+    #[serde(skip)]
+    stages: Vec<(i64, String)>,
+    #[serde(skip)]
+    levels: [i64; 4],
 }
 
 impl<'a> TrendRow<'a> {
@@ -534,13 +626,20 @@ impl<'a> TrendRow<'a> {
             won: c.won,
             lost: c.lost,
             average_risk_score: c.average_risk_score,
+            stages: c
+                .stage_counts
+                .iter()
+                .zip(&c.stage_cents)
+                .map(|(n, cents)| (*n, Money(money(*cents)).text()))
+                .collect(),
+            levels: c.level_counts,
         }
     }
 }
 
 impl Record for TrendRow<'_> {
     fn fields(&self) -> Vec<Cow<'_, str>> {
-        vec![
+        let mut fields = vec![
             Cow::Borrowed(self.at.as_str()),
             Cow::Borrowed(self.currency),
             Cow::Owned(self.open_count.to_string()),
@@ -550,7 +649,13 @@ impl Record for TrendRow<'_> {
             Cow::Owned(self.won.to_string()),
             Cow::Owned(self.lost.to_string()),
             Cow::Owned(self.average_risk_score.map(|s| s.to_string()).unwrap_or_default()),
-        ]
+        ];
+        for (count, amount) in self.stages.iter() {
+            fields.push(Cow::Owned(count.to_string()));
+            fields.push(Cow::Borrowed(amount.as_str()));
+        }
+        fields.extend(self.levels.iter().map(|n| Cow::Owned(n.to_string())));
+        fields
     }
 }
 
@@ -585,6 +690,24 @@ fn parameters(uri: &Uri, own: &[&'static str]) -> AppResult<(DealFilter, OwnPara
         }
     }
     Ok((f.finish()?, set_apart))
+}
+
+/// The parameters of `risk_outcomes.csv` beside the filter.
+const OUTCOME_PARAMETERS: [&str; 1] = ["lookbackDays"];
+
+/// `lookbackDays` (default 30), at most once; its range is the service's to judge.
+fn lookback_days(own: &OwnParameters) -> AppResult<i32> {
+    let mut given = own
+        .iter()
+        .filter(|(n, _)| *n == "lookbackDays")
+        .map(|(_, v)| v.as_str());
+    match (given.next(), given.next()) {
+        (Some(_), Some(_)) => Err(AppError::bad_input("lookbackDays", "is given more than once")),
+        (Some(v), None) => v
+            .parse()
+            .map_err(|_| AppError::bad_input("lookbackDays", format!("{v:?} is not a whole number of days"))),
+        (None, _) => Ok(30),
+    }
 }
 
 /// The parameters of `pipeline_trend.csv` beside the filter.

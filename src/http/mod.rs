@@ -86,6 +86,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .route("/export/opportunities.csv", get(export::opportunities_csv))
         .route("/export/opportunities.ndjson", get(export::opportunities_ndjson))
         .route("/export/risk_history.csv", get(export::risk_history_csv))
+        .route("/export/risk_outcomes.csv", get(export::risk_outcomes_csv))
         .route("/export/risk_history.ndjson", get(export::risk_history_ndjson))
         .route("/export/pipeline_trend.csv", get(export::pipeline_trend_csv))
         .route("/graphiql/{name}", get(graphiql::asset))

@@ -223,3 +223,112 @@ async fn import(app: &TestApp, token: &str, body: String) {
     let (status, summary) = crate::import::post_import(app, token, body, "").await;
     assert_eq!(status, 200, "{summary}");
 }
+
+#[tokio::test]
+async fn the_outcomes_csv_has_a_row_per_factor_equal_to_the_graphql_answer() {
+    let app = TestApp::spawn().await;
+    import(&app, &admin("acme"), acme_stream()).await;
+    let analyst = token_for("acme", "ann", &["analyst"]);
+    let csv_of = async |path: &str| {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.url))
+            .bearer_auth(&analyst)
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status().as_u16();
+        let disposition = response
+            .headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, disposition, response.text().await.expect("body"))
+    };
+    for (path, vars) in [
+        ("/export/risk_outcomes.csv", json!({})),
+        (
+            "/export/risk_outcomes.csv?lookbackDays=10&closedFrom=2025-04-01",
+            json!({ "days": 10, "from": "2025-04-01" }),
+        ),
+    ] {
+        let (status, disposition, body) = csv_of(path).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            disposition.as_deref(),
+            Some("attachment; filename=\"risk_outcomes.csv\"")
+        );
+        let mut reader = csv::ReaderBuilder::new().from_reader(body.as_bytes());
+        let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
+        assert_eq!(
+            header,
+            [
+                "code",
+                "withFactor",
+                "wonWithFactor",
+                "winRateWith",
+                "withoutFactor",
+                "wonWithoutFactor",
+                "winRateWithout",
+                "lift"
+            ]
+        );
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.expect("record").iter().map(str::to_owned).collect())
+            .collect();
+        let report = outcomes(&app, &analyst, vars).await;
+        let by_factor = report["byFactor"].as_array().expect("byFactor");
+        assert_eq!(rows.len(), 12, "a row per factor code");
+        // The same figures: codes and counts as written, rates as numbers (empty for null).
+        let same = |csv: &str, json: &Value| match json {
+            Value::Null => csv.is_empty(),
+            Value::String(s) => csv == s,
+            v => csv.parse::<f64>().ok() == v.as_f64(),
+        };
+        for (row, f) in rows.iter().zip(by_factor) {
+            let fields = [
+                "code",
+                "withFactor",
+                "wonWithFactor",
+                "winRateWith",
+                "withoutFactor",
+                "wonWithoutFactor",
+                "winRateWithout",
+                "lift",
+            ];
+            for (value, field) in row.iter().zip(fields) {
+                assert!(same(value, &f[field]), "{path}: {field} {value:?} vs {}", f[field]);
+            }
+        }
+    }
+    // By hand (see `acme_stream`), 30 days back: STALLED on 3 deals, 1 won; 2 without, 1 won.
+    let (_, _, body) = csv_of("/export/risk_outcomes.csv").await;
+    let stalled = body.lines().find(|l| l.starts_with("STALLED,")).expect("a STALLED row");
+    assert!(stalled.starts_with("STALLED,3,1,0.333"), "{stalled}");
+    assert!(stalled.trim_end().ends_with(",2,1,0.5,1.5"), "{stalled}");
+    // Bad parameters are refused, naming them; no token, no file.
+    for (path, field) in [
+        ("/export/risk_outcomes.csv?lookbackDays=-1", "lookbackDays"),
+        ("/export/risk_outcomes.csv?lookbackDays=soon", "lookbackDays"),
+        (
+            "/export/risk_outcomes.csv?lookbackDays=1&lookbackDays=2",
+            "lookbackDays",
+        ),
+        (
+            "/export/risk_outcomes.csv?closedFrom=2025-04-02&closedTo=2025-04-01",
+            "closedFrom",
+        ),
+    ] {
+        let (status, _, body) = csv_of(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains(field), "{path}: {body}");
+    }
+    let anonymous = app
+        .client
+        .get(format!("{}/export/risk_outcomes.csv", app.url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(anonymous.status().as_u16(), 401);
+}

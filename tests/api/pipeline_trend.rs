@@ -307,7 +307,10 @@ async fn trend_ranges_are_checked_and_every_role_reads_its_own_tenant_only() {
         (status, body.as_str()),
         (
             200,
-            "at,currency,openCount,amount,weightedAmount,created,won,lost,averageRiskScore\r\n"
+            "at,currency,openCount,amount,weightedAmount,created,won,lost,averageRiskScore,\
+             prospectingCount,prospectingAmount,discoveryCount,discoveryAmount,evaluationCount,evaluationAmount,\
+             proposalCount,proposalAmount,negotiationCount,negotiationAmount,\
+             lowRiskCount,mediumRiskCount,highRiskCount,criticalRiskCount\r\n"
         )
     );
 }
@@ -350,8 +353,9 @@ async fn the_trend_csv_has_a_row_per_point_and_currency_equal_to_the_graphql_ans
     );
     let mut reader = csv::ReaderBuilder::new().from_reader(body.as_bytes());
     let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
+    // SPEC §8's columns first, in order; then the open deals by stage and by risk level.
     assert_eq!(
-        header,
+        header[..9],
         [
             "at",
             "currency",
@@ -362,6 +366,25 @@ async fn the_trend_csv_has_a_row_per_point_and_currency_equal_to_the_graphql_ans
             "won",
             "lost",
             "averageRiskScore"
+        ]
+    );
+    assert_eq!(
+        header[9..],
+        [
+            "prospectingCount",
+            "prospectingAmount",
+            "discoveryCount",
+            "discoveryAmount",
+            "evaluationCount",
+            "evaluationAmount",
+            "proposalCount",
+            "proposalAmount",
+            "negotiationCount",
+            "negotiationAmount",
+            "lowRiskCount",
+            "mediumRiskCount",
+            "highRiskCount",
+            "criticalRiskCount"
         ]
     );
     let rows: Vec<Vec<String>> = reader
@@ -386,6 +409,18 @@ async fn the_trend_csv_has_a_row_per_point_and_currency_equal_to_the_graphql_ans
     // 20 January, USD: T1 (15000, DISCOVERY) and T3 (20000, NEGOTIATION) open; T4 created,
     // T1 and T4 won during the week.
     assert_eq!(rows[4][2..8], ["2", "35000.00", "19000.00", "1", "2", "0"]);
+    assert_eq!(
+        rows[4][9..19],
+        ["0", "0.00", "1", "15000.00", "0", "0.00", "0", "0.00", "1", "20000.00"],
+        "by stage"
+    );
+    // Every row's open deals, by stage and by level, add up to its open count.
+    for row in &rows {
+        let n = |i: usize| row[i].parse::<i64>().expect("a count");
+        let open = n(2);
+        assert_eq!((9..19).step_by(2).map(n).sum::<i64>(), open, "{row:?}");
+        assert_eq!((19..23).map(n).sum::<i64>(), open, "{row:?}");
+    }
     // 13 January, EUR: nothing open, T2 lost.
     assert_eq!(
         (rows[2][2].as_str(), rows[2][7].as_str(), rows[2][8].as_str()),

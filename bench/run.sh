@@ -3,7 +3,7 @@
 # generator (bench/loadgen), creates a scratch database, generates the bench data set into it
 # (`dealgraph generate`: 5 tenants, 18,000 deals, ≈ 1.8 M interactions), starts the server on
 # 127.0.0.1 and measures the deal board, the deal page, pipelineHealth and logInteraction at 1
-# and 16 clients, and pipelineTrend (26 weeks) and riskOutcomes at 1 client: p50/p95/p99
+# and 16 clients, and pipelineTrend (26 weeks), riskOutcomes and pipelineHealth(asOf:) at 1 client: p50/p95/p99
 # latency, requests per second and the server's peak RSS, plus the SQL statements each request
 # runs. Needs PostgreSQL, psql, curl and a Rust toolchain.
 #
@@ -115,6 +115,8 @@ HEALTH='query Health { pipelineHealth { openCount totals { currency count amount
 LOG='mutation Log($input: LogInteractionInput!) { logInteraction(input: $input) { id occurredAt } }'
 # SPEC §8: 26 weekly points (the 182 days up to today hold 26 Mondays); outcomes of every closed deal.
 TREND='query Trend($from: Date!, $to: Date!) { pipelineTrend(from: $from, to: $to, interval: WEEK) { at openCount totals { currency count amount weightedAmount } byStage { stage count amount averageDaysInStage } byRiskLevel { level count amount } averageRiskScore created won lost wonAmounts { currency amount } lostAmounts { currency amount } } }'
+# SPEC §8: the pipeline as it stood 90 days ago (every history table read as of then).
+ASOF='query AsOf($at: DateTime!) { pipelineHealth(asOf: $at) { openCount totals { currency count amount weightedAmount } byStage { stage count amount averageDaysInStage } byRiskLevel { level count amount } byFactor { code count } averageRiskScore averageBuyingGroupSize } }'
 OUTCOMES='query Outcomes { riskOutcomes { closedDeals won lost winRate byFactor { code withFactor wonWithFactor winRateWith withoutFactor wonWithoutFactor winRateWithout lift } byLevel { level deals won lost winRate } } }'
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 TREND_TO=$(date -u +%Y-%m-%d)
@@ -124,6 +126,7 @@ echo "{\"query\":\"$BOARD\"}" >"$OUT/board.jsonl"
 echo "{\"query\":\"$HEALTH\"}" >"$OUT/health.jsonl"
 echo "{\"query\":\"$TREND\",\"variables\":{\"from\":\"$TREND_FROM\",\"to\":\"$TREND_TO\"}}" >"$OUT/trend.jsonl"
 echo "{\"query\":\"$OUTCOMES\"}" >"$OUT/outcomes.jsonl"
+echo "{\"query\":\"$ASOF\",\"variables\":{\"at\":\"$(date -u -d '90 days ago' +%Y-%m-%dT00:00:00Z)\"}}" >"$OUT/asof.jsonl"
 head -n 200 "$OUT/deals.txt" | while read -r deal _; do
   echo "{\"query\":\"$DEAL\",\"variables\":{\"id\":\"$deal\"}}"
 done >"$OUT/deal.jsonl"
@@ -141,7 +144,7 @@ count_statements() {
   echo $((${after%.*} - ${before%.*}))
 }
 declare -A STATEMENTS
-for op in board deal health log trend outcomes; do STATEMENTS[$op]=$(count_statements "$OUT/$op.jsonl"); done
+for op in board deal health log trend outcomes asof; do STATEMENTS[$op]=$(count_statements "$OUT/$op.jsonl"); done
 
 FAILED=0
 series() {
@@ -155,7 +158,7 @@ for op in board deal health log; do
   for clients in 1 16; do series "$op" "$clients"; done
 done
 # The BI reports are one analyst's requests: measured at one client.
-for op in trend outcomes; do series "$op" 1; done
+for op in trend outcomes asof; do series "$op" 1; done
 
 field() { grep -o "\"$2\":\"\\?[^,\"}]*" <<<"$1" | head -n 1 | sed -E 's/^"[^"]*":"?//'; }
 summary() {

@@ -1,6 +1,7 @@
 //! Faults (SPEC §5): SIGTERM drains the requests in flight; a database that goes away makes
 //! `/readyz` 503 within 2 s and requests `SERVICE_UNAVAILABLE` within 5 s, and when it comes
-//! back the server serves again, without a restart and without losing an acknowledged write.
+//! back the server serves again, without a restart and without losing an acknowledged write;
+//! its live subscribers hear changes again once its LISTEN connection is back (SPEC §9).
 //!
 //! The outage is a TCP proxy of the test's own between the server and PostgreSQL, cut and
 //! restored by the test: the shared cluster, which other tests use in parallel, is never
@@ -372,5 +373,65 @@ async fn a_database_outage_is_reported_survived_and_loses_no_acknowledged_write(
     assert_eq!(unique.len(), names.len(), "a write is there twice");
     for name in acknowledged.lock().await.iter() {
         assert!(names.contains(name), "acknowledged write {name} is lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_subscribers_hear_changes_again_after_a_database_outage() {
+    if !std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        return; // SQLite's events never leave the process.
+    }
+    let admin_url = std::env::var("DATABASE_URL").unwrap_or_default();
+    let (_, upstream) = through(&admin_url, "127.0.0.1:1".parse().expect("addr"));
+    let proxy = Proxy::start(upstream).await;
+    // Every connection of the server goes through the proxy, its LISTEN connection included.
+    let app = TestApp::spawn_with(|config| {
+        config.database_url = through(&config.database_url, proxy.addr).0;
+    })
+    .await;
+    let token = admin("acme");
+    let account = app.create_account(&token, "Acme").await;
+    let mut socket = crate::live::connect(&app.url, &token).await;
+    let changes = "subscription { opportunityChanged { kind opportunity { name } } }";
+    crate::live::subscribe(&mut socket, "1", changes).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.create_opportunity(&token, &account, "Before", "1").await;
+    let heard = crate::live::next(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(
+        heard.expect("an event")["payload"]["data"]["opportunityChanged"]["opportunity"]["name"],
+        "Before"
+    );
+
+    // The database goes away for a second and comes back.
+    proxy.set_cut(true);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    proxy.set_cut(false);
+
+    // Changes made while the listener is still reconnecting are not replayed to it; once it is
+    // back, they arrive again. Keep changing until one does (within 15 s).
+    let started = Instant::now();
+    for attempt in 0.. {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no event reached the subscriber after the outage"
+        );
+        let name = format!("After {attempt}");
+        let (status, body) = app
+            .post(
+                &token,
+                json!({ "query": "mutation($a: ID!, $n: String!) { createOpportunity(input: {accountId: $a, name: $n, amount: \"1\", currency: \"USD\"}) { id } }",
+                        "variables": { "a": account, "n": name } }),
+            )
+            .await;
+        if status != 200 || body.get("errors").is_some() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        if let Some(message) = crate::live::next(&mut socket, Duration::from_secs(1)).await {
+            assert_eq!(message["type"], "next", "{message}");
+            let name = &message["payload"]["data"]["opportunityChanged"]["opportunity"]["name"];
+            assert!(name.as_str().is_some_and(|n| n.starts_with("After ")), "{message}");
+            break;
+        }
     }
 }

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::helpers::*;
 use crate::import::post_import;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How long a test waits for an event that must come.
 const WAIT: Duration = Duration::from_secs(10);
@@ -44,7 +44,7 @@ async fn send(socket: &mut Socket, message: Value) {
 
 /// The next protocol message (JSON), or the close frame's code as `{"close": code}`;
 /// `None` when nothing arrives within `wait`.
-async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
+pub(crate) async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
     loop {
         let message = match tokio::time::timeout(wait, socket.next()).await {
             Err(_) => return None,
@@ -63,7 +63,7 @@ async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
 }
 
 /// Opens a socket and completes the handshake with `token`.
-async fn connect(base: &str, token: &str) -> Socket {
+pub(crate) async fn connect(base: &str, token: &str) -> Socket {
     let mut socket = open(base).await;
     send(
         &mut socket,
@@ -75,7 +75,7 @@ async fn connect(base: &str, token: &str) -> Socket {
     socket
 }
 
-async fn subscribe(socket: &mut Socket, id: &str, query: &str) {
+pub(crate) async fn subscribe(socket: &mut Socket, id: &str, query: &str) {
     send(
         socket,
         json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),

@@ -11,6 +11,7 @@
 #   BENCH_BIN      use this dealgraph binary instead of building the release one
 #   BENCH_IDLE     10000  idle subscriptions (one socket each) on replica A
 #   BENCH_CHANGES  500    changes timed from B to A
+#   BENCH_IDLE_TENANT      the idle subscriptions' tenant (default: the one the changes are made in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}

@@ -2,8 +2,9 @@
 //
 //   node bench.mjs <url of replica A> <url of replica B> <pid of A> <idle subscriptions> <changes>
 //
-// 1. Opens <idle subscriptions> sockets on A, one `riskChanged` subscription each, and reports
-//    A's RSS before and after (from /proc).
+// 1. Opens <idle subscriptions> sockets on A, one `riskChanged` subscription each (in the
+//    tenant BENCH_IDLE_TENANT names, by default the one that changes), and reports A's RSS
+//    before and after (from /proc).
 // 2. Subscribes once more on A to `opportunityChanged`, then makes <changes> updates one after
 //    another through B and reports, per change, the time from sending the mutation to the
 //    event arriving on A (an upper bound of commit-to-subscriber latency): p50, p99, max.
@@ -39,17 +40,20 @@ async function gql(url, query, variables) {
   return body.data;
 }
 
-function client(url) {
+function client(url, as = auth) {
   return createClient({
     url: url.replace("http://", "ws://") + "/graphql",
     webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${auth}` },
+    connectionParams: { authorization: `Bearer ${as}` },
     lazy: false,
     retryAttempts: 0,
   });
 }
 
 const auth = token("bench-live");
+// BENCH_IDLE_TENANT puts the idle subscriptions in another tenant (many tenants on one replica).
+const idleTenant = process.env.BENCH_IDLE_TENANT || "bench-live";
+const idleAuth = token(idleTenant);
 const account = (await gql(b, 'mutation { createAccount(input: {name: "Live"}) { id } }')).createAccount.id;
 const deal = (await gql(b, 'mutation($a: ID!) { createOpportunity(input: {accountId: $a, name: "Live deal", amount: "100", currency: "USD"}) { id version } }', { a: account })).createOpportunity;
 
@@ -58,7 +62,7 @@ const before = rssMiB();
 const clients = [];
 const opened = [];
 for (let i = 0; i < Number(idle); i++) {
-  const c = client(a);
+  const c = client(a, idleAuth);
   clients.push(c);
   opened.push(new Promise((resolve, reject) => {
     c.on("connected", resolve);
@@ -71,7 +75,7 @@ for (let i = 0; i < Number(idle); i++) {
 await Promise.all(opened);
 await new Promise((r) => setTimeout(r, 2000));
 const after = rssMiB();
-console.log(`idle subscriptions: ${idle}; replica A RSS ${before.toFixed(1)} MiB before, ${after.toFixed(1)} MiB after`);
+console.log(`idle subscriptions: ${idle} (tenant ${idleTenant}); replica A RSS ${before.toFixed(1)} MiB before, ${after.toFixed(1)} MiB after`);
 
 // 2. Cross-replica latency.
 const watcher = client(a);

@@ -10,7 +10,8 @@
 //! - On SQLite (one process) the events go to the [`Bus`] right after the commit.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -104,7 +105,7 @@ pub(super) async fn collect<T>(work: impl Future<Output = T>) -> (T, Vec<ChangeE
 
 fn merge(recorded: Vec<Recorded>) -> Vec<ChangeEvent> {
     let mut events: Vec<(ChangeEvent, bool)> = Vec::new();
-    let mut index: std::collections::HashMap<(String, Uuid), usize> = std::collections::HashMap::new();
+    let mut index: HashMap<(String, Uuid), usize> = HashMap::new();
     for r in recorded {
         let slot = *index.entry((r.tenant.clone(), r.deal)).or_insert_with(|| {
             events.push((
@@ -154,25 +155,31 @@ fn merge(recorded: Vec<Recorded>) -> Vec<ChangeEvent> {
         .collect()
 }
 
-/// Where this process's subscribers receive change events.
-#[derive(Clone)]
-pub struct Bus(broadcast::Sender<Arc<ChangeEvent>>);
-
-impl Default for Bus {
-    fn default() -> Self {
-        Bus(broadcast::channel(BUS_CAPACITY).0)
-    }
-}
+/// Where this process's subscribers receive change events: a channel per tenant with
+/// subscribers, so that a change wakes only its own tenant's subscriptions.
+#[derive(Clone, Default)]
+pub struct Bus(Arc<Mutex<HashMap<String, broadcast::Sender<Arc<ChangeEvent>>>>>);
 
 impl Bus {
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeEvent>> {
-        self.0.subscribe()
+    /// The events of `tenant` from now on.
+    pub fn subscribe(&self, tenant: &str) -> broadcast::Receiver<Arc<ChangeEvent>> {
+        let mut channels = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        channels
+            .entry(tenant.to_owned())
+            .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
+            .subscribe()
     }
 
     pub(super) fn send_all(&self, events: Vec<ChangeEvent>) {
+        let mut channels = self.0.lock().unwrap_or_else(|p| p.into_inner());
         for event in events {
-            // No subscriber at the moment is not an error.
-            let _ = self.0.send(Arc::new(event));
+            let tenant = event.tenant.clone();
+            // Nobody of the tenant listens any more: its channel goes.
+            if let Some(channel) = channels.get(&tenant)
+                && channel.send(Arc::new(event)).is_err()
+            {
+                channels.remove(&tenant);
+            }
         }
     }
 }

@@ -58,6 +58,20 @@ struct Fixture {
     closes: Vec<CloseDateChangeFacts>,
 }
 
+impl Fixture {
+    /// The logged interactions, as the engine reads them.
+    fn interactions(&self) -> Vec<InteractionFacts<'_>> {
+        self.lists
+            .iter()
+            .map(|(at, participants, about)| InteractionFacts {
+                occurred_at: *at,
+                participants,
+                about,
+            })
+            .collect()
+    }
+}
+
 fn fixture() -> Fixture {
     let as_of = DateTime::from_timestamp(1_781_524_800, 0).expect("2026-06-15T12:00:00Z");
     let created_at = as_of - TimeDelta::days(120);
@@ -126,15 +140,7 @@ fn fixture() -> Fixture {
 
 fn bench(c: &mut Criterion) {
     let fx = fixture();
-    let interactions: Vec<InteractionFacts<'_>> = fx
-        .lists
-        .iter()
-        .map(|(at, participants, about)| InteractionFacts {
-            occurred_at: *at,
-            participants,
-            about,
-        })
-        .collect();
+    let interactions = fx.interactions();
     let deal = DealFacts {
         created_at: fx.created_at,
         stage: Stage::Negotiation,
@@ -174,15 +180,7 @@ fn bench_plan(c: &mut Criterion) {
     let ids: Vec<usize> = (0..fx.members.len()).collect();
     let policy = RiskPolicy::default();
     // As logged, and with every participant moved to `about` (nobody met, everyone discussed).
-    let as_logged: Vec<InteractionFacts<'_>> = fx
-        .lists
-        .iter()
-        .map(|(at, participants, about)| InteractionFacts {
-            occurred_at: *at,
-            participants,
-            about,
-        })
-        .collect();
+    let as_logged = fx.interactions();
     let discussed: Vec<InteractionFacts<'_>> = fx
         .lists
         .iter()

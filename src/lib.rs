@@ -31,7 +31,7 @@ mod layering {
             let text = std::fs::read_to_string(&path).expect("read source");
             for (n, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or("");
-                for needle in ["store::", "entity::", "sea_orm"] {
+                for needle in ["store::", ".store()", "entity::", "sea_orm"] {
                     if code.contains(needle) {
                         offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
                     }

@@ -1,8 +1,8 @@
 //! Live updates (SPEC §9): `opportunityChanged` and `riskChanged`.
 //!
-//! Both listen to the process's change bus (fed by commits, see `store::changes`) on the
-//! subscriber's tenant's channel, and read the deal afresh under the subscriber's scope
-//! for each event (new loaders per event: nothing shown predates the change). A subscriber
+//! Both listen to the subscriber's tenant's committed changes (`service::live`) and read the
+//! deal afresh under the subscriber's scope for each event (new loaders per event: nothing
+//! shown predates the change). A subscriber
 //! that falls more than the bus's capacity behind is told so and its subscription ends: it
 //! would otherwise miss events without knowing.
 
@@ -113,7 +113,7 @@ fn events<'a, T: Send + 'a>(
     pick: impl Fn(&ChangeEvent, Opportunity) -> Option<T> + Send + Sync + 'a,
 ) -> impl Stream<Item = Result<T>> + 'a {
     let tenant = scope.ctx.tenant().as_str().to_owned();
-    let receiver = scope.services.store().bus().subscribe(&tenant);
+    let receiver = crate::service::live::changes(&scope.ctx, &scope.services);
     let (wanted, pick) = (Arc::new(wanted), Arc::new(pick));
     futures_util::stream::unfold(Some(receiver), move |receiver| {
         let (tenant, wanted, pick) = (tenant.clone(), Arc::clone(&wanted), Arc::clone(&pick));

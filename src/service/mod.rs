@@ -15,6 +15,7 @@ pub mod deals;
 pub mod export;
 pub mod groups;
 pub mod interactions;
+pub mod live;
 pub mod pipeline;
 pub mod risk;
 

@@ -38,8 +38,32 @@ fn newest<E: scope::TenantScoped>(
     at: E::Column,
     as_of: DateTime<Utc>,
 ) -> SelectStatement {
+    ranked::<E>(ctx, columns, deal, at, "DESC")
+        .and_where(at.lte(as_of))
+        .to_owned()
+}
+
+/// Per deal, the oldest row of a history table, ranked like [`newest`] (1 for the oldest).
+pub(super) fn oldest<E: scope::TenantScoped>(
+    ctx: &TenantCtx,
+    columns: impl IntoIterator<Item = E::Column>,
+    deal: E::Column,
+    at: E::Column,
+) -> SelectStatement {
+    ranked::<E>(ctx, columns, deal, at, "ASC")
+}
+
+/// The caller's rows of a history table with `columns`, each ranked `rn` within its deal by
+/// (`at`, id) in `direction`.
+fn ranked<E: scope::TenantScoped>(
+    ctx: &TenantCtx,
+    columns: impl IntoIterator<Item = E::Column>,
+    deal: E::Column,
+    at: E::Column,
+    direction: &str,
+) -> SelectStatement {
     let rank = format!(
-        "ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {} DESC, id DESC)",
+        "ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {} {direction}, id {direction})",
         deal.as_str(),
         at.as_str()
     );
@@ -48,7 +72,6 @@ fn newest<E: scope::TenantScoped>(
         .column(deal)
         .columns(columns)
         .column_as(Expr::cust(rank), "rn")
-        .filter(at.lte(as_of))
         .into_query()
 }
 

@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::opportunity::{Column, Entity};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, SelectStatement};
-use sea_orm::{ColumnTrait, FromQueryResult, IdenStatic, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+use sea_orm::{ColumnTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
 use super::convert::parse;
 use super::opportunities::condition;
+use super::pipeline::oldest;
 use super::{Conn, scope};
 use crate::domain::AppResult;
 use crate::domain::TenantCtx;
@@ -151,28 +152,6 @@ pub async fn deals(ctx: &TenantCtx, conn: &impl Conn, filter: &DealFilter) -> Ap
         .collect()
 }
 
-/// Per deal, the oldest row of a history table (`at` is its instant column), with `columns`
-/// and its rank `rn` (1 for the oldest): one pass over the caller's rows of the table, to be
-/// joined on `rn = 1`.
-fn oldest<E: scope::TenantScoped>(
-    ctx: &TenantCtx,
-    columns: impl IntoIterator<Item = E::Column>,
-    deal: E::Column,
-    at: E::Column,
-) -> SelectStatement {
-    let rank = format!(
-        "ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {}, id)",
-        deal.as_str(),
-        at.as_str()
-    );
-    scope::select::<E>(ctx)
-        .select_only()
-        .column(deal)
-        .columns(columns)
-        .column_as(Expr::cust(rank), "rn")
-        .into_query()
-}
-
 /// A recorded history of deals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum History {
@@ -214,14 +193,15 @@ pub async fn events_after(
 ) -> AppResult<Vec<(Event, EventKey)>> {
     use entity::{amount_change as amount, close_date_change as close, risk_history as risk, stage_change as stage};
     /// `SELECT opportunity_id, <at> AS at, id, <values…>` of one history, paged.
-    fn select<E: scope::TenantScoped>(
+    async fn select<E: scope::TenantScoped>(
         ctx: &TenantCtx,
+        conn: &impl Conn,
         [deal, at, id]: [E::Column; 3],
         values: &[(E::Column, &str)],
         until: DateTime<Utc>,
         after: Option<EventKey>,
         limit: u64,
-    ) -> sea_orm::Select<E> {
+    ) -> AppResult<Vec<EventRow>> {
         let mut select = scope::select::<E>(ctx)
             .select_only()
             .column_as(deal, "opportunity_id")
@@ -235,63 +215,60 @@ pub async fn events_after(
             let key = Expr::tuple([Expr::col(at), Expr::col(id)]);
             select = select.filter(key.gt(Expr::tuple([Expr::val(after_at), Expr::val(after_id)])));
         }
-        select.order_by_asc(at).order_by_asc(id).limit(limit)
+        let page = select.order_by_asc(at).order_by_asc(id).limit(limit);
+        Ok(page.into_model::<EventRow>().all(conn).await?)
     }
     let rows = match history {
         History::Stage => {
             use stage::Column as C;
             select::<stage::Entity>(
                 ctx,
+                conn,
                 [C::OpportunityId, C::ChangedAt, C::Id],
                 &[(C::ToStage, "to_stage")],
                 until,
                 after,
                 limit,
             )
-            .into_model::<EventRow>()
-            .all(conn)
             .await?
         }
         History::Amount => {
             use amount::Column as C;
             select::<amount::Entity>(
                 ctx,
+                conn,
                 [C::OpportunityId, C::ChangedAt, C::Id],
                 &[(C::ToCents, "to_cents")],
                 until,
                 after,
                 limit,
             )
-            .into_model::<EventRow>()
-            .all(conn)
             .await?
         }
         History::CloseDate => {
             use close::Column as C;
             select::<close::Entity>(
                 ctx,
+                conn,
                 [C::OpportunityId, C::ChangedAt, C::Id],
                 &[(C::ToDate, "to_date")],
                 until,
                 after,
                 limit,
             )
-            .into_model::<EventRow>()
-            .all(conn)
             .await?
         }
         History::Risk => {
             use risk::Column as C;
             select::<risk::Entity>(
                 ctx,
+                conn,
                 [C::OpportunityId, C::AssessedAt, C::Id],
                 &[(C::Score, "score"), (C::Level, "level"), (C::FactorMask, "factor_mask")],
                 until,
                 after,
                 limit,
             )
-            .into_model::<EventRow>()
-            .all(conn)
             .await?
         }
     };

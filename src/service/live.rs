@@ -1,0 +1,14 @@
+//! Live updates: the committed changes of the caller's tenant, as they are announced (SPEC §9).
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use super::Services;
+use crate::domain::TenantCtx;
+use crate::domain::events::ChangeEvent;
+
+/// The caller's tenant's change events from now on (another tenant's never reach it).
+pub fn changes(ctx: &TenantCtx, svc: &Services) -> broadcast::Receiver<Arc<ChangeEvent>> {
+    svc.store.bus().subscribe(ctx.tenant().as_str())
+}

@@ -208,6 +208,10 @@ pub struct Config {
     /// Seconds between sweeps that re-assess every open deal (time alone stalls deals); 0 disables.
     #[arg(long, env = "DEALGRAPH_RISK_SWEEP_SECS", default_value_t = 900)]
     pub risk_sweep_secs: u64,
+    /// `1`: webhooks may be sent to loopback and private addresses, and over plain `http://`
+    /// (tests and single-host installs). Off: only public `https://` receivers.
+    #[arg(long, env = "DEALGRAPH_WEBHOOK_ALLOW_PRIVATE", default_value = "0", value_parser = parse_flag)]
+    pub webhook_allow_private: bool,
     /// Log format: `text` or `json`.
     #[arg(long, env = "DEALGRAPH_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

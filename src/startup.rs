@@ -17,6 +17,7 @@ use crate::http::share::{ShareLimits, TenantShares};
 use crate::http::{self, AppState, HttpLimits};
 use crate::service::Services;
 use crate::store::Store;
+use crate::store::leader::{Leadership, Work};
 
 pub struct Server {
     listener: TcpListener,
@@ -27,6 +28,9 @@ pub struct Server {
     changes: Option<tokio::task::JoinHandle<()>>,
     /// Who runs the periodic work among the replicas.
     leadership: crate::store::leader::Leadership,
+    /// Sends webhook deliveries (while this process leads that work).
+    sender: crate::service::webhooks::Sender,
+    sender_leadership: crate::store::leader::Leadership,
     pub verifier: Arc<Verifier>,
 }
 
@@ -59,7 +63,7 @@ impl Server {
                 Some(path) => Documents::trusted_from_file(path)?,
                 None => Documents::automatic(),
             }),
-            services: Services::new(store.clone()),
+            services: Services::new(store.clone()).allowing_private_webhooks(config.webhook_allow_private),
             verifier: Arc::clone(&verifier),
             shares: Arc::new(TenantShares::new(ShareLimits {
                 max_in_flight: config.tenant_max_in_flight,
@@ -83,13 +87,16 @@ impl Server {
         let sweep_every = (config.risk_sweep_secs > 0).then(|| Duration::from_secs(config.risk_sweep_secs));
         // PostgreSQL: every server process hears every replica's commits (SPEC §9).
         let changes = if store.reader().get_database_backend() == sea_orm::DbBackend::Postgres {
-            Some(crate::store::changes::start_listener(&config.database_url, store.bus().clone()).await?)
+            let outbox = Arc::clone(store.outbox());
+            Some(crate::store::changes::start_listener(&config.database_url, store.bus().clone(), outbox).await?)
         } else {
             None
         };
         Ok(Server {
             changes,
-            leadership: crate::store::leader::Leadership::new(&config.database_url),
+            leadership: Leadership::new(&config.database_url, Work::Sweep),
+            sender: crate::service::webhooks::Sender::new(config.webhook_allow_private)?,
+            sender_leadership: Leadership::new(&config.database_url, Work::Webhooks),
             listener,
             sweep_every,
             router,
@@ -118,13 +125,17 @@ impl Server {
             store,
             changes,
             leadership,
+            sender,
+            sender_leadership,
             ..
         } = self;
+        let sender = sender.spawn(store.clone(), sender_leadership);
         let sweeper = sweep_every.map(|every| crate::service::risk::spawn_sweeper(store.clone(), every, leadership));
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
         if let Some(sweeper) = sweeper {
             sweeper.abort();
         }
+        sender.abort();
         if let Some(changes) = changes {
             changes.abort();
         }

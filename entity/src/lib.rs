@@ -15,3 +15,5 @@ pub mod opportunity;
 pub mod risk_history;
 pub mod risk_policy;
 pub mod stage_change;
+pub mod webhook;
+pub mod webhook_delivery;

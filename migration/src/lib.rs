@@ -13,6 +13,7 @@ mod m20261201_000004_member_removed_at;
 mod m20261201_000005_external_ids;
 mod m20261201_000006_amount_changes;
 mod m20261202_000007_as_of_indexes;
+mod m20261202_000008_webhooks;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_external_ids::Migration),
             Box::new(m20261201_000006_amount_changes::Migration),
             Box::new(m20261202_000007_as_of_indexes::Migration),
+            Box::new(m20261202_000008_webhooks::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ pub mod records;
 pub mod risk;
 pub mod trend;
 pub mod values;
+pub mod webhooks;
 
 pub use ctx::TenantCtx;
 pub use error::{AppError, AppResult};

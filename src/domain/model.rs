@@ -309,6 +309,15 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a webhook is told about (SPEC §9): a deal's stored assessment moved, or the deal
+    /// changed at all.
+    WebhookEvent {
+        RiskChanged = "RISK_CHANGED",
+        OpportunityChanged = "OPPORTUNITY_CHANGED",
+    }
+);
+
+string_enum!(
     /// What a caller may do (from the token's `roles` claim).
     Role {
         Admin = "admin",

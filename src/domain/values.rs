@@ -162,6 +162,17 @@ pub fn amount_cents(field: &str, amount: Decimal) -> Result<i64, AppError> {
     i64::try_from(cents).map_err(|_| AppError::bad_input(field, "is out of range"))
 }
 
+/// A global ID as the API shows it: `base64url("Kind:uuid")` (clients must not parse it).
+pub fn global_id(kind: &str, id: uuid::Uuid) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id.simple()))
+}
+
+/// An instant as the API shows it: RFC 3339 in UTC, with as many fraction digits as needed.
+pub fn timestamp_text(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// Cents back to a decimal with two places (`12500000` → `125000.00`).
 pub fn cents_to_decimal(cents: i64) -> Decimal {
     Decimal::new(cents, 2)

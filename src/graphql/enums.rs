@@ -57,3 +57,7 @@ pub enum OrderDirection {
     Asc,
     Desc,
 }
+remote_enum!(
+    /// What a webhook is told about.
+    WebhookEvent => "crate::domain::model::WebhookEvent" { RiskChanged, OpportunityChanged }
+);

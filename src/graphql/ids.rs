@@ -13,6 +13,7 @@ pub enum Kind {
     Opportunity,
     BuyingGroupMember,
     Interaction,
+    Webhook,
 }
 
 impl Kind {
@@ -23,20 +24,22 @@ impl Kind {
             Kind::Opportunity => "Opportunity",
             Kind::BuyingGroupMember => "BuyingGroupMember",
             Kind::Interaction => "Interaction",
+            Kind::Webhook => "Webhook",
         }
     }
 
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 6] = [
         Kind::Account,
         Kind::Contact,
         Kind::Opportunity,
         Kind::BuyingGroupMember,
         Kind::Interaction,
+        Kind::Webhook,
     ];
 }
 
 pub fn encode(kind: Kind, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.prefix(), id.simple())))
+    ID(crate::domain::values::global_id(kind.prefix(), id))
 }
 
 /// The kind and uuid an ID names, if it is one of ours.

@@ -29,6 +29,7 @@ pub mod query;
 pub mod risk;
 pub mod scalars;
 pub mod subscription;
+pub mod webhook;
 
 use async_graphql::{ErrorExtensions, Schema};
 

@@ -15,6 +15,7 @@ use super::member::BuyingGroupMember;
 use super::risk::{RiskPolicyInput, RiskPolicyOut};
 use super::scalars::{Day, Money, Timestamp};
 use super::scope;
+use super::webhook::{CreateWebhookInput, CreatedWebhook, Webhook};
 use crate::domain::commands;
 use crate::service;
 
@@ -228,6 +229,24 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Registers a webhook (admins only); the answer holds its signing secret, shown this once.
+    async fn create_webhook(&self, ctx: &Context<'_>, input: CreateWebhookInput) -> Result<CreatedWebhook> {
+        let scope = scope(ctx)?;
+        let hook = service::webhooks::create(&scope.ctx, &scope.services, input.into()).await?;
+        let secret = hook.secret.clone();
+        Ok(CreatedWebhook {
+            webhook: Webhook(Arc::new(hook)),
+            secret,
+        })
+    }
+
+    /// Deletes a webhook and its deliveries (admins only); answers its id.
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        let scope = scope(ctx)?;
+        service::webhooks::delete(&scope.ctx, &scope.services, ids::decode(Kind::Webhook, &id)).await?;
+        Ok(id)
+    }
+
     async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<Account> {
         let scope = scope(ctx)?;
         let account = service::accounts::create(&scope.ctx, &scope.services, input.into()).await?;

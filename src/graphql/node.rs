@@ -8,6 +8,7 @@ use super::deal::Opportunity;
 use super::enums::Role;
 use super::interaction::Interaction;
 use super::member::BuyingGroupMember;
+use super::webhook::Webhook;
 use crate::domain::model;
 
 #[derive(Interface)]
@@ -18,6 +19,7 @@ pub enum Node {
     Opportunity(Opportunity),
     BuyingGroupMember(BuyingGroupMember),
     Interaction(Interaction),
+    Webhook(Webhook),
 }
 
 /// The caller, as their token says.

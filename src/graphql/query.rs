@@ -17,6 +17,7 @@ use super::pipeline::{PipelineGroupBy, PipelineHealth, PipelinePoint, RiskOutcom
 use super::risk::RiskPolicyOut;
 use super::scalars::{Day, Timestamp};
 use super::scope;
+use super::webhook::Webhook;
 use crate::domain::page::PageArgs;
 use crate::service;
 
@@ -42,7 +43,18 @@ impl Query {
                 .await?
                 .pop()
                 .map(|i| Node::Interaction(Interaction(Arc::new(i)))),
+            Kind::Webhook => service::webhooks::load_many(t, svc, &[uuid])
+                .await?
+                .pop()
+                .map(|w| Node::Webhook(Webhook(Arc::new(w)))),
         })
+    }
+
+    /// Your tenant's webhooks, oldest first (admins only).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        let scope = scope(ctx)?;
+        let hooks = service::webhooks::list(&scope.ctx, &scope.services).await?;
+        Ok(hooks.into_iter().map(|w| Webhook(Arc::new(w))).collect())
     }
 
     /// Who you are, as your token says.

@@ -2,7 +2,7 @@
 //! (a decimal string such as `"125000.00"`).
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -20,7 +20,7 @@ pub struct Timestamp(pub DateTime<Utc>);
 impl Timestamp {
     /// The text the API answers (flat exports write the same).
     pub fn text(&self) -> String {
-        self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        crate::domain::values::timestamp_text(self.0)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod interactions;
 pub mod live;
 pub mod pipeline;
 pub mod risk;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub fn now() -> DateTime<Utc> {
 pub struct Services {
     store: Store,
     policies: Arc<risk::PolicyCache>,
+    /// `DEALGRAPH_WEBHOOK_ALLOW_PRIVATE`: webhooks may point at private addresses.
+    webhooks_allow_private: bool,
 }
 
 impl Services {
@@ -46,7 +49,14 @@ impl Services {
         Services {
             store,
             policies: Arc::new(risk::PolicyCache::default()),
+            webhooks_allow_private: false,
         }
+    }
+
+    /// Lets webhooks point at loopback and private addresses, over plain HTTP too.
+    pub fn allowing_private_webhooks(mut self, allow: bool) -> Services {
+        self.webhooks_allow_private = allow;
+        self
     }
 
     /// The store, for the bulk paths that write through it directly (imports).

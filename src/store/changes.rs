@@ -28,6 +28,9 @@ use crate::domain::{AppResult, TenantCtx};
 /// The PostgreSQL channel change events travel on.
 pub const CHANNEL: &str = "dealgraph_changes";
 
+/// The PostgreSQL channel that says webhook deliveries were committed (no payload).
+pub const OUTBOX_CHANNEL: &str = "dealgraph_outbox";
+
 /// Events a slow subscriber may fall behind by before it is told it missed some.
 const BUS_CAPACITY: usize = 4096;
 
@@ -185,8 +188,17 @@ impl Bus {
 }
 
 /// PostgreSQL: queues the events with `NOTIFY` in the committing transaction `conn` (the
-/// database delivers them when, and only if, it commits).
-pub(super) async fn notify(conn: &impl ConnectionTrait, events: &[ChangeEvent]) -> AppResult<()> {
+/// database delivers them when, and only if, it commits), and word for the webhook sender
+/// when the transaction wrote deliveries (`outbox`).
+pub(super) async fn notify(conn: &impl ConnectionTrait, events: &[ChangeEvent], outbox: bool) -> AppResult<()> {
+    if outbox {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, '')",
+            [Value::from(OUTBOX_CHANNEL)],
+        ))
+        .await?;
+    }
     if events.is_empty() {
         return Ok(());
     }
@@ -270,21 +282,30 @@ fn decode(payload: &str) -> Option<ChangeEvent> {
 }
 
 /// PostgreSQL: listens on [`CHANNEL`] on a connection of its own and hands every event to
-/// `bus`. Returns once listening (so that no change committed after it returns is missed);
+/// `bus` (and wakes `outbox` for every commit of webhook deliveries, and once after each
+/// reconnection, since word may have been missed meanwhile). Returns once listening (so that no change committed after it returns is missed);
 /// the task then reconnects by itself (a pause growing to 5 s between tries) whenever the
 /// connection is lost — a database restart included. Events committed while it was away
 /// are not replayed.
-pub async fn start_listener(url: &str, bus: Bus) -> AppResult<tokio::task::JoinHandle<()>> {
+pub async fn start_listener(
+    url: &str,
+    bus: Bus,
+    outbox: Arc<tokio::sync::Notify>,
+) -> AppResult<tokio::task::JoinHandle<()>> {
     use sea_orm::sqlx::postgres::PgListener;
     let unavailable = |err: sea_orm::sqlx::Error| {
         crate::domain::AppError::Unavailable(format!("cannot listen for change events: {err}"))
     };
     let mut listener = PgListener::connect(url).await.map_err(unavailable)?;
-    listener.listen(CHANNEL).await.map_err(unavailable)?;
+    listener
+        .listen_all([CHANNEL, OUTBOX_CHANNEL])
+        .await
+        .map_err(unavailable)?;
     Ok(tokio::spawn(async move {
         let mut pause = Duration::from_millis(100);
         loop {
             match listener.try_recv().await {
+                Ok(Some(note)) if note.channel() == OUTBOX_CHANNEL => outbox.notify_one(),
                 Ok(Some(note)) => {
                     pause = Duration::from_millis(100);
                     match decode(note.payload()) {
@@ -292,7 +313,10 @@ pub async fn start_listener(url: &str, bus: Bus) -> AppResult<tokio::task::JoinH
                         None => tracing::warn!(payload = note.payload(), "unreadable change event"),
                     }
                 }
-                Ok(None) => tracing::warn!("the change listener's connection was lost; listening again"),
+                Ok(None) => {
+                    tracing::warn!("the change listener's connection was lost; listening again");
+                    outbox.notify_one();
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "the change listener cannot reach the database; retrying");
                     tokio::time::sleep(pause).await;

@@ -6,10 +6,28 @@
 
 use sea_orm::sqlx::{Connection, PgConnection};
 
-/// The advisory lock's key (any constant shared by all replicas; "dealgraph" in ASCII).
-const LOCK_KEY: i64 = 0x6465_616c_6772_6170;
+/// The periodic work one replica does at a time, each under an advisory lock of its own.
+#[derive(Debug, Clone, Copy)]
+pub enum Work {
+    /// The risk sweep.
+    Sweep,
+    /// The webhook sender.
+    Webhooks,
+}
+
+impl Work {
+    /// The advisory lock's key (constants shared by all replicas; "dealgraph" and
+    /// "dealhook" in ASCII).
+    fn key(self) -> i64 {
+        match self {
+            Work::Sweep => 0x6465_616c_6772_6170,
+            Work::Webhooks => 0x6465_616c_686f_6f6b,
+        }
+    }
+}
 
 pub struct Leadership {
+    work: Work,
     /// PostgreSQL's URL; `None` on SQLite.
     url: Option<String>,
     /// The session holding the lock, while we hold it.
@@ -18,9 +36,10 @@ pub struct Leadership {
 
 impl Leadership {
     /// `url` is the database's; only PostgreSQL needs a lock.
-    pub fn new(url: &str) -> Leadership {
+    pub fn new(url: &str, work: Work) -> Leadership {
         let postgres = url.starts_with("postgres:") || url.starts_with("postgresql:");
         Leadership {
+            work,
             url: postgres.then(|| url.to_owned()),
             held: None,
         }
@@ -42,12 +61,12 @@ impl Leadership {
             return false;
         };
         let taken: Result<bool, _> = sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
+            .bind(self.work.key())
             .fetch_one(&mut session)
             .await;
         match taken {
             Ok(true) => {
-                tracing::info!("this process now runs the periodic work");
+                tracing::info!(work = ?self.work, "this process now runs this periodic work");
                 self.held = Some(session);
                 true
             }

@@ -29,6 +29,7 @@ pub mod policy;
 pub mod risk;
 pub mod scope;
 pub mod trend;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +63,8 @@ pub struct Store {
     write_gate: Option<Arc<Mutex<()>>>,
     /// Where this process's live subscribers hear about committed changes.
     bus: changes::Bus,
+    /// Woken when webhook deliveries were committed (here, or on PostgreSQL by any replica).
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -115,6 +118,7 @@ impl Store {
             statements,
             write_gate,
             bus: changes::Bus::default(),
+            outbox: Arc::default(),
         })
     }
 
@@ -157,12 +161,22 @@ impl Store {
             Ok(value) => {
                 // PostgreSQL announces the events itself when (and only if) this commits.
                 let postgres = self.db.get_database_backend() == DbBackend::Postgres;
+                let queued = match events.is_empty() {
+                    true => 0,
+                    false => {
+                        webhooks::enqueue(&txn, &events, chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6))
+                            .await?
+                    }
+                };
                 if postgres {
-                    changes::notify(&txn, &events).await?;
+                    changes::notify(&txn, &events, queued > 0).await?;
                 }
                 txn.commit().await?;
                 if !postgres {
                     self.bus.send_all(events);
+                    if queued > 0 {
+                        self.outbox.notify_one();
+                    }
                 }
                 Ok(value)
             }
@@ -179,6 +193,12 @@ impl Store {
     /// [`changes::spawn_listener`] runs).
     pub fn bus(&self) -> &changes::Bus {
         &self.bus
+    }
+
+    /// Notified when webhook deliveries have been committed (the sender waits on it; on
+    /// PostgreSQL the change listener wakes it for every replica's commits).
+    pub fn outbox(&self) -> &Arc<tokio::sync::Notify> {
+        &self.outbox
     }
 
     pub async fn close(self) {

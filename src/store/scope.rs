@@ -2,8 +2,8 @@
 //! tenant, and an insert built here can only write into it.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter, QuerySelect, Select,
-    UpdateMany, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, UpdateMany, Value,
 };
 use uuid::Uuid;
 
@@ -48,7 +48,7 @@ macro_rules! tenant_tables {
 
 tenant_tables!(
     account, contact, opportunity, stage_change, close_date_change, amount_change, buying_group_member, interaction,
-    risk_history;
+    risk_history, webhook, webhook_delivery;
     interaction_member, risk_policy
 );
 
@@ -238,6 +238,130 @@ pub async fn tenants_with_open_deals(conn: &impl ConnectionTrait) -> Result<Vec<
         .all(conn)
         .await?;
     Ok(tenants.iter().filter_map(|t| TenantId::parse(t).ok()).collect())
+}
+
+/// The webhooks of `tenants`, by tenant. Cross-tenant by design: a committing write names
+/// the tenants of its change events (each its own), and their outbox rows are written from
+/// this (see `store::webhooks::enqueue`).
+pub async fn webhooks_of(
+    conn: &impl ConnectionTrait,
+    tenants: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<entity::webhook::Model>>, DbErr> {
+    use entity::webhook::{Column, Entity};
+    let mut by_tenant: std::collections::HashMap<String, Vec<entity::webhook::Model>> = Default::default();
+    if tenants.is_empty() {
+        return Ok(by_tenant);
+    }
+    let rows = Entity::find()
+        .filter(Column::TenantId.is_in(tenants.iter().copied()))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?;
+    for row in rows {
+        by_tenant.entry(row.tenant_id.clone()).or_default().push(row);
+    }
+    Ok(by_tenant)
+}
+
+/// The webhook sender's claim, across tenants (the sender serves them all): up to `limit`
+/// deliveries due at `now` whose deal has no earlier delivery to the same webhook still
+/// pending (order per deal), leased until `lease_until` — no other sender takes them before
+/// then, and if this one dies they fall due again. On PostgreSQL rows another sender is
+/// claiming are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one process and one sender.
+pub async fn claim_deliveries(
+    conn: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+    lease_until: chrono::DateTime<chrono::Utc>,
+    limit: u32,
+) -> AppResult<Vec<crate::domain::webhooks::Outgoing>> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = conn.get_database_backend();
+    let postgres = backend == DbBackend::Postgres;
+    let (p1, p2, p3) = if postgres { ("$1", "$2", "$3") } else { ("?", "?", "?") };
+    let lock = if postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+    // Parameters in the order they appear: lease, now, limit.
+    let sql = format!(
+        "UPDATE webhook_deliveries SET next_retry_at = {p1} \
+         WHERE (tenant_id, id) IN ( \
+           SELECT d.tenant_id, d.id FROM webhook_deliveries d \
+           WHERE d.next_retry_at IS NOT NULL AND d.next_retry_at <= {p2} \
+             AND NOT EXISTS ( \
+               SELECT 1 FROM webhook_deliveries e \
+               WHERE e.tenant_id = d.tenant_id AND e.webhook_id = d.webhook_id \
+                 AND e.opportunity_id = d.opportunity_id AND e.next_retry_at IS NOT NULL \
+                 AND (e.enqueued_at < d.enqueued_at OR (e.enqueued_at = d.enqueued_at AND e.id < d.id))) \
+           ORDER BY d.next_retry_at, d.enqueued_at, d.id \
+           LIMIT {p3} {lock}) \
+         RETURNING tenant_id, id, webhook_id, body, enqueued_at, attempts"
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [lease_until.into(), now.into(), i64::from(limit).into()],
+        ))
+        .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let tenant: String = row.try_get("", "tenant_id")?;
+        let id: Uuid = row.try_get("", "id")?;
+        let webhook: Uuid = row.try_get("", "webhook_id")?;
+        let body: String = row.try_get("", "body")?;
+        let enqueued_at: chrono::DateTime<chrono::Utc> = row.try_get("", "enqueued_at")?;
+        let attempts: i32 = row.try_get("", "attempts")?;
+        claimed.push((tenant, id, webhook, body, enqueued_at, attempts));
+    }
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    use entity::webhook::{Column, Entity};
+    let mut which = sea_orm::Condition::any();
+    for (tenant, _, webhook, ..) in &claimed {
+        which = which.add(
+            sea_orm::Condition::all()
+                .add(Column::TenantId.eq(tenant.as_str()))
+                .add(Column::Id.eq(*webhook)),
+        );
+    }
+    let hooks: std::collections::HashMap<(String, Uuid), entity::webhook::Model> = Entity::find()
+        .filter(which)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|h| ((h.tenant_id.clone(), h.id), h))
+        .collect();
+    Ok(claimed
+        .into_iter()
+        .filter_map(|(tenant, id, webhook, body, enqueued_at, attempts)| {
+            let hook = hooks.get(&(tenant.clone(), webhook))?;
+            Some(crate::domain::webhooks::Outgoing {
+                url: hook.url.clone(),
+                secret: hook.secret.clone(),
+                tenant,
+                id,
+                body,
+                enqueued_at,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+            })
+        })
+        .collect())
+}
+
+/// When the earliest pending webhook delivery of any tenant falls due (the sender's
+/// alarm clock; cross-tenant like [`claim_deliveries`]).
+pub async fn earliest_due_delivery(conn: &impl ConnectionTrait) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
+    use entity::webhook_delivery::{Column, Entity};
+    let earliest: Option<Option<chrono::DateTime<chrono::Utc>>> = Entity::find()
+        .select_only()
+        .column(Column::NextRetryAt)
+        .filter(Column::NextRetryAt.is_not_null())
+        .order_by_asc(Column::NextRetryAt)
+        .limit(1)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(earliest.flatten())
 }
 
 /// True when no tenant has any account yet (a brand-new database).

@@ -24,13 +24,18 @@ const CREATE: &str = "mutation($n: String!) { createAccount(input: {name: $n}) {
 // ---- SIGTERM ----------------------------------------------------------------------------------
 
 /// The server binary, serving `database_url` on a free port of 127.0.0.1.
-struct Process {
+pub(crate) struct Process {
     child: std::process::Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Process {
     async fn start(database_url: &str) -> Process {
+        Process::start_with(database_url, &[]).await
+    }
+
+    /// Like `start`, with more environment variables set.
+    pub(crate) async fn start_with(database_url: &str, env: &[(&str, &str)]) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -44,7 +49,9 @@ impl Process {
             .env("DEALGRAPH_RISK_SWEEP_SECS", "0")
             .env_remove("DEALGRAPH_DEV")
             .env_remove("DEALGRAPH_TRUSTED_DOCUMENTS")
+            .env_remove("DEALGRAPH_WEBHOOK_ALLOW_PRIVATE")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("the server binary starts");
@@ -70,6 +77,14 @@ impl Process {
             .status()
             .expect("kill runs");
         assert!(status.success());
+    }
+}
+
+impl Process {
+    /// SIGKILL: the process dies at once, finishing nothing.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -286,11 +286,19 @@ async fn a_change_made_through_one_server_reaches_a_subscriber_of_another() {
 }
 
 /// The sessions holding the periodic-work lock in the test's database.
-async fn lock_holders(session: &mut sea_orm::sqlx::PgConnection) -> Vec<i32> {
+/// The advisory lock of the risk sweep ("dealgraph" in ASCII) and of the webhook sender
+/// ("dealhook").
+const SWEEP_LOCK: i64 = 0x6465_616c_6772_6170;
+const SENDER_LOCK: i64 = 0x6465_616c_686f_6f6b;
+
+/// The backends holding the advisory lock `key` on this database.
+async fn lock_holders_of(session: &mut sea_orm::sqlx::PgConnection, key: i64) -> Vec<i32> {
     sea_orm::sqlx::query_scalar(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND (classid::bigint << 32 | objid::bigint) = $1",
     )
+    .bind(key)
     .fetch_all(session)
     .await
     .expect("pg_locks")
@@ -318,7 +326,7 @@ async fn one_replica_sweeps_at_a_time_and_another_takes_over_when_it_stops() {
         .expect("connect");
     let wait_for_one_holder = async |session: &mut sea_orm::sqlx::PgConnection, not: Option<i32>| {
         for _ in 0..50 {
-            let holders = lock_holders(session).await;
+            let holders = lock_holders_of(session, SWEEP_LOCK).await;
             if holders.len() == 1 && Some(holders[0]) != not {
                 return holders[0];
             }
@@ -337,7 +345,9 @@ async fn one_replica_sweeps_at_a_time_and_another_takes_over_when_it_stops() {
     tokio::spawn(second.run(std::future::pending()));
     // Both tick every second; the first keeps the lock, the second never gets it too.
     for _ in 0..15 {
-        assert_eq!(lock_holders(&mut session).await, vec![holder]);
+        assert_eq!(lock_holders_of(&mut session, SWEEP_LOCK).await, vec![holder]);
+        // Three servers on this database (the test app's too), one webhook sender.
+        assert_eq!(lock_holders_of(&mut session, SENDER_LOCK).await.len(), 1);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The first stops: the second takes over within an interval or so.

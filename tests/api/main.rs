@@ -31,3 +31,4 @@ mod schema;
 mod share;
 mod tenancy;
 mod validation;
+mod webhooks;

@@ -253,6 +253,12 @@ pub async fn send_due(
         .await?;
     let outcomes = futures_util::future::join_all(claimed.iter().map(|out| attempt(client, allow_private, out))).await;
     for (out, outcome) in claimed.iter().zip(&outcomes) {
+        let label = match (outcome.delivered, outcome.next_retry_at) {
+            (true, _) => "delivered",
+            (false, Some(_)) => "retrying",
+            (false, None) => "given_up",
+        };
+        metrics::counter!("dealgraph_webhook_deliveries_total", "outcome" => label).increment(1);
         if !outcome.delivered {
             tracing::info!(delivery = %out.id, url = %out.url, error = ?outcome.error, retry_at = ?outcome.next_retry_at, "webhook delivery failed");
         }
@@ -315,4 +321,20 @@ impl Sender {
 async fn round(store: &Store, client: &reqwest::Client, allow_private: bool) -> AppResult<Option<DateTime<Utc>>> {
     while send_due(store, client, allow_private, now()).await? >= BATCH as usize {}
     store::earliest_due(store.reader()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn names_that_resolve_to_private_addresses_are_refused() {
+        // `localhost` resolves (from /etc/hosts) to loopback addresses only.
+        let refused = resolve_public("localhost", 443).await.err().unwrap_or_default();
+        assert!(refused.contains("loopback"), "{refused}");
+        // What reqwest is given to connect to: nothing at all for such a name.
+        let resolving =
+            reqwest::dns::Resolve::resolve(&CheckedResolver, "localhost".parse().unwrap_or_else(|_| unreachable!()));
+        assert!(resolving.await.is_err());
+    }
 }

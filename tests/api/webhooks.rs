@@ -467,3 +467,59 @@ async fn a_delivery_committed_just_before_the_server_is_killed_is_sent_by_the_ne
     assert_eq!(delivered.json()["data"]["opportunity"]["name"], "Outbox");
     assert_eq!(delivered.json()["data"]["kind"], "CREATED");
 }
+
+/// PostgreSQL: senders on two connections claiming at once never take the same delivery
+/// (`FOR UPDATE SKIP LOCKED`), and together they take every due one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_senders_claiming_at_once_never_take_the_same_delivery() {
+    use sea_orm::ConnectionTrait;
+    let (database_url, _database) = fresh_database().await;
+    if !database_url.starts_with("postgres") {
+        return;
+    }
+    let a = dealgraph::store::Store::connect(&database_url, 2)
+        .await
+        .expect("connect");
+    a.migrate().await.expect("migrate");
+    let b = dealgraph::store::Store::connect(&database_url, 2)
+        .await
+        .expect("connect");
+    let hook = uuid::Uuid::now_v7();
+    a.reader()
+        .execute_unprepared(&format!(
+            "INSERT INTO webhooks (tenant_id, id, url, events, min_level, secret, created_at, created_by) \
+             VALUES ('acme', '{hook}', 'https://example.com/', 'OPPORTUNITY_CHANGED', 'LOW', 's', now(), 'u'); \
+             INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, opportunity_id, event, at, enqueued_at, body, attempts, next_retry_at) \
+             SELECT 'acme', gen_random_uuid(), '{hook}', gen_random_uuid(), 'OPPORTUNITY_CHANGED', now(), now(), '{{}}', 0, now() - interval '1 second' \
+             FROM generate_series(1, 600)"
+        ))
+        .await
+        .expect("seed deliveries");
+    let claim_all = async |store: &dealgraph::store::Store| {
+        let mut mine = Vec::new();
+        loop {
+            let now = chrono::Utc::now();
+            let lease = now + chrono::Duration::seconds(60);
+            let batch = dealgraph::store::webhooks::claim(store.reader(), now, lease, 7)
+                .await
+                .expect("claim");
+            if batch.is_empty() {
+                return mine;
+            }
+            mine.extend(batch.into_iter().map(|d| d.id));
+        }
+    };
+    let (mine, theirs) = tokio::join!(claim_all(&a), claim_all(&b));
+    let mut all: Vec<uuid::Uuid> = mine.iter().chain(&theirs).copied().collect();
+    all.sort();
+    let claimed = all.len();
+    all.dedup();
+    assert_eq!(all.len(), claimed, "a delivery was claimed twice");
+    assert_eq!(claimed, 600, "every due delivery was claimed");
+    assert!(
+        !mine.is_empty() && !theirs.is_empty(),
+        "both claimed: {} and {}",
+        mine.len(),
+        theirs.len()
+    );
+}

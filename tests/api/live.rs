@@ -256,6 +256,19 @@ async fn a_missing_bad_or_expired_token_closes_the_socket_with_4401() {
 }
 
 #[tokio::test]
+async fn a_socket_that_never_says_connection_init_is_closed_with_4408_after_10_seconds() {
+    let app = TestApp::spawn().await;
+    let opened = std::time::Instant::now();
+    let mut socket = open(&app.url).await;
+    // Nothing for a while: the server waits...
+    assert_eq!(next(&mut socket, Duration::from_secs(8)).await, None);
+    // ...then closes with 4408 ("connection initialisation timeout").
+    assert_eq!(next(&mut socket, WAIT).await, Some(json!({ "close": 4408 })));
+    let waited = opened.elapsed();
+    assert!(waited >= Duration::from_secs(10), "closed after {waited:?}");
+}
+
+#[tokio::test]
 async fn a_change_made_through_one_server_reaches_a_subscriber_of_another() {
     let (first, database_url) = TestApp::spawn_with_database().await;
     if !database_url.starts_with("postgres") {

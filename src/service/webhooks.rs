@@ -35,6 +35,10 @@ const LEASE: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(200);
 /// The longest: it looks even when nothing is pending and nobody woke it.
 const IDLE: Duration = Duration::from_secs(60);
+/// How long finished deliveries stay listed (`Webhook.deliveries`).
+pub const KEEP_DELIVERIES: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How often the sender deletes older ones.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// How often a replica that does not send checks whether the sender is gone.
 const TAKEOVER: Duration = Duration::from_secs(5);
 
@@ -291,6 +295,7 @@ impl Sender {
         let wake = Arc::clone(store.outbox());
         tokio::spawn(async move {
             let mut alarm = tokio::time::Instant::now();
+            let mut pruned_at: Option<tokio::time::Instant> = None;
             loop {
                 tokio::select! {
                     () = wake.notified() => {}
@@ -299,6 +304,10 @@ impl Sender {
                 if !leadership.leads().await {
                     alarm = tokio::time::Instant::now() + TAKEOVER;
                     continue;
+                }
+                if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                    pruned_at = Some(tokio::time::Instant::now());
+                    prune(&store).await;
                 }
                 alarm = match round(&store, &self.client, self.allow_private).await {
                     Ok(Some(due)) => {
@@ -313,6 +322,16 @@ impl Sender {
                 };
             }
         })
+    }
+}
+
+/// Deletes the deliveries finished more than [`KEEP_DELIVERIES`] ago.
+async fn prune(store: &Store) {
+    let before = now() - chrono::Duration::from_std(KEEP_DELIVERIES).unwrap_or_default();
+    match store.write(async |tx| store::prune(tx, before).await).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "old webhook deliveries deleted"),
+        Err(err) => tracing::warn!(error = %err, "deleting old webhook deliveries failed"),
     }
 }
 

@@ -364,6 +364,18 @@ pub async fn earliest_due_delivery(conn: &impl ConnectionTrait) -> AppResult<Opt
     Ok(earliest.flatten())
 }
 
+/// Deletes finished webhook deliveries (delivered or given up) whose last attempt is older
+/// than `before`, across tenants (the sender's housekeeping). Returns how many went.
+pub async fn prune_deliveries(conn: &impl ConnectionTrait, before: chrono::DateTime<chrono::Utc>) -> AppResult<u64> {
+    use entity::webhook_delivery::{Column, Entity};
+    let done = Entity::delete_many()
+        .filter(Column::NextRetryAt.is_null())
+        .filter(Column::LastAttemptAt.lt(before))
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// True when no tenant has any account yet (a brand-new database).
 pub async fn database_is_empty(conn: &impl ConnectionTrait) -> Result<bool, DbErr> {
     Ok(entity::account::Entity::find().one(conn).await?.is_none())

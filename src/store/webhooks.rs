@@ -255,6 +255,11 @@ pub async fn record_attempt(conn: &impl Conn, tenant: &str, delivery: Uuid, atte
     Ok(())
 }
 
+/// Deletes deliveries finished (delivered or given up) before `before`.
+pub async fn prune(conn: &impl Conn, before: DateTime<Utc>) -> AppResult<u64> {
+    scope::prune_deliveries(conn, before).await
+}
+
 /// When the earliest pending delivery falls due (`None`: nothing is pending).
 pub async fn earliest_due(conn: &impl Conn) -> AppResult<Option<DateTime<Utc>>> {
     scope::earliest_due_delivery(conn).await

@@ -523,3 +523,58 @@ async fn two_senders_claiming_at_once_never_take_the_same_delivery() {
         theirs.len()
     );
 }
+
+/// Finished deliveries are deleted once old enough; pending ones never are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_deletes_old_finished_deliveries_and_keeps_pending_ones() {
+    let app = private_app().await;
+    let ok = Receiver::start(&[]).await;
+    let failing = Receiver::start(&[503; 64]).await;
+    let token = admin("acme");
+    let (done_hook, _) = create_hook(&app, &token, &ok.url, json!(["OPPORTUNITY_CHANGED"]), "LOW").await;
+    let (pending_hook, _) = create_hook(&app, &token, &failing.url, json!(["OPPORTUNITY_CHANGED"]), "LOW").await;
+    let account = app.create_account(&token, "Hooli").await;
+    app.create_opportunity(&token, &account, "Kept?", "1").await;
+    ok.until(Duration::from_secs(10), |got| !got.is_empty()).await;
+    failing.until(Duration::from_secs(10), |got| !got.is_empty()).await;
+    let count = async |hook: &str| {
+        app.ok(
+            &token,
+            "query($id: ID!) { node(id: $id) { ... on Webhook { deliveries { totalCount } } } }",
+            json!({ "id": hook }),
+        )
+        .await["node"]["deliveries"]["totalCount"]
+            .as_i64()
+            .unwrap_or(-1)
+    };
+    // Recorded as delivered (the receiver answers before the sender writes that down).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let data = app
+            .ok(
+                &token,
+                "query($id: ID!) { node(id: $id) { ... on Webhook { deliveries { edges { node { deliveredAt } } } } } }",
+                json!({ "id": done_hook }),
+            )
+            .await;
+        if data["node"]["deliveries"]["edges"][0]["node"]["deliveredAt"].is_string() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never recorded as delivered: {data}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let store = &app.store;
+    let day = chrono::Duration::days(1);
+    // Finished a moment ago: kept by a cut-off a day back.
+    let deleted = dealgraph::store::webhooks::prune(store.reader(), chrono::Utc::now() - day)
+        .await
+        .expect("prune");
+    assert_eq!(deleted, 0);
+    assert_eq!((count(&done_hook).await, count(&pending_hook).await), (1, 1));
+    // A cut-off in the future: the delivered one goes, the one still being retried stays.
+    let deleted = dealgraph::store::webhooks::prune(store.reader(), chrono::Utc::now() + day)
+        .await
+        .expect("prune");
+    assert_eq!(deleted, 1);
+    assert_eq!((count(&done_hook).await, count(&pending_hook).await), (0, 1));
+}

@@ -78,6 +78,14 @@ impl Receiver {
         self.got.lock().expect("got").clone()
     }
 
+    /// Everything received by a moment after the first request came (what came, and
+    /// nothing more soon after).
+    async fn all_after_the_first(&self) -> Vec<Received> {
+        self.until(Duration::from_secs(10), |got| !got.is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        self.got()
+    }
+
     fn answer_from_now_on(&self, statuses: &[u16]) {
         *self.script.lock().expect("script") = statuses.iter().rev().copied().collect();
     }
@@ -106,6 +114,7 @@ fn hmac_hex(secret: &str, body: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+const DELETE_HOOK: &str = "mutation($id: ID!) { deleteWebhook(id: $id) }";
 const CREATE_HOOK: &str = "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret webhook { id url events minLevel description createdAt } } }";
 
 async fn create_hook(app: &TestApp, token: &str, url: &str, events: Value, min_level: &str) -> (String, String) {
@@ -255,9 +264,7 @@ async fn risk_changed_only_reaches_webhooks_at_their_level_and_deleted_webhooks_
     let (hook, _) = create_hook(&app, &token, &receiver.url, json!(["RISK_CHANGED"]), above).await;
     let (_, _) = create_hook(&app, &token, &receiver.url, json!(["OPPORTUNITY_CHANGED"]), "LOW").await;
     app.create_opportunity(&token, &account, "Loud deal", "1000").await;
-    let got = receiver.until(Duration::from_secs(10), |got| !got.is_empty()).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let got = if got.len() == 1 { receiver.got() } else { got };
+    let got = receiver.all_after_the_first().await;
     assert_eq!(got.len(), 1, "{got:#?}");
     assert_eq!(got[0].json()["event"], "OPPORTUNITY_CHANGED");
     assert_eq!(got[0].json()["data"]["opportunity"]["name"], "Loud deal");
@@ -278,21 +285,9 @@ async fn risk_changed_only_reaches_webhooks_at_their_level_and_deleted_webhooks_
     assert_eq!(risk["data"]["current"]["level"], level.as_str());
 
     // Deleted: its id is answered, it is gone from the list, and a second delete is NOT_FOUND.
-    let data = app
-        .ok(
-            &token,
-            "mutation($id: ID!) { deleteWebhook(id: $id) }",
-            json!({ "id": hook }),
-        )
-        .await;
+    let data = app.ok(&token, DELETE_HOOK, json!({ "id": hook })).await;
     assert_eq!(data["deleteWebhook"], hook.as_str());
-    let again = app
-        .gql(
-            &token,
-            "mutation($id: ID!) { deleteWebhook(id: $id) }",
-            json!({ "id": hook }),
-        )
-        .await;
+    let again = app.gql(&token, DELETE_HOOK, json!({ "id": hook })).await;
     assert_eq!(code(&again), "NOT_FOUND");
     let list = app.ok(&token, "{ webhooks { id events } }", json!({})).await;
     assert_eq!(list["webhooks"].as_array().map(Vec::len), Some(2));
@@ -325,13 +320,7 @@ async fn webhooks_are_for_admins_of_their_own_tenant() {
             code(&app.gql(token, "{ webhooks { id } }", json!({})).await),
             "FORBIDDEN"
         );
-        let delete = app
-            .gql(
-                token,
-                "mutation($id: ID!) { deleteWebhook(id: $id) }",
-                json!({ "id": hook }),
-            )
-            .await;
+        let delete = app.gql(token, DELETE_HOOK, json!({ "id": hook })).await;
         assert_eq!(code(&delete), "FORBIDDEN");
     }
     // Another tenant's admin sees none of it and cannot delete it; its changes are not sent.
@@ -346,21 +335,13 @@ async fn webhooks_are_for_admins_of_their_own_tenant() {
         )
         .await;
     assert_eq!(node["node"], Value::Null);
-    let delete = app
-        .gql(
-            &other,
-            "mutation($id: ID!) { deleteWebhook(id: $id) }",
-            json!({ "id": hook }),
-        )
-        .await;
+    let delete = app.gql(&other, DELETE_HOOK, json!({ "id": hook })).await;
     assert_eq!(code(&delete), "NOT_FOUND");
     let theirs = app.create_account(&other, "Globex").await;
     app.create_opportunity(&other, &theirs, "Not acme's", "10").await;
     let ours = app.create_account(&admin("acme"), "Acme").await;
     app.create_opportunity(&admin("acme"), &ours, "Acme's", "10").await;
-    let got = receiver.until(Duration::from_secs(10), |got| !got.is_empty()).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let got = if got.len() == 1 { receiver.got() } else { got };
+    let got = receiver.all_after_the_first().await;
     assert_eq!(got.len(), 1, "{got:#?}");
     assert_eq!(got[0].json()["tenantId"], "acme");
     assert_eq!(got[0].json()["data"]["opportunity"]["name"], "Acme's");

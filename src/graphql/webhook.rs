@@ -20,7 +20,8 @@ pub struct CreateWebhookInput {
     pub url: String,
     /// What to send (at least one).
     pub events: Vec<WebhookEvent>,
-    /// `RISK_CHANGED` only when the old or the new level is at least this. Default `MEDIUM`.
+    /// `RISK_CHANGED` only when the old or the new level is at least this.
+    #[graphql(default_with = "Some(RiskLevel::Medium)")]
     pub min_level: Option<RiskLevel>,
     /// Up to 200 characters, for your own reference.
     pub description: Option<String>,

@@ -352,6 +352,18 @@ async fn webhooks_are_for_admins_of_their_own_tenant() {
         list["webhooks"],
         json!([{ "id": hook, "url": receiver.url, "minLevel": "LOW" }])
     );
+    // Defaults: minLevel MEDIUM; events listed once each, in the enum's order.
+    let data = app
+        .ok(
+            &admin("acme"),
+            CREATE_HOOK,
+            json!({ "i": { "url": receiver.url, "events": ["OPPORTUNITY_CHANGED", "RISK_CHANGED", "RISK_CHANGED"] } }),
+        )
+        .await;
+    let webhook = &data["createWebhook"]["webhook"];
+    assert_eq!(webhook["minLevel"], "MEDIUM");
+    assert_eq!(webhook["events"], json!(["RISK_CHANGED", "OPPORTUNITY_CHANGED"]));
+    assert_eq!(webhook["description"], Value::Null);
 }
 
 #[tokio::test]

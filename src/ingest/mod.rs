@@ -3,9 +3,12 @@
 //! every touched deal re-assessed. One code path behind `POST /import` and `dealgraph import`.
 //!
 //! How a stream is applied:
-//! 1. Line by line, each record is parsed ([`record`]), its references resolved (earlier in
-//!    the stream or stored in the tenant), then written — in a transaction of its own, or in
-//!    the stream's one transaction when `atomic`. A record that fails changes nothing.
+//! 1. Line by line, each record is parsed ([`record`]); records are gathered in chunks (cut
+//!    between deals), applied in memory against what they reference (earlier in the stream or
+//!    stored in the tenant; see [`chunk`]) and written — each chunk in a transaction of its
+//!    own, two at once when neither reads what the other writes ([`InFlight`]), or in the
+//!    stream's one transaction when `atomic`. A record that fails changes nothing; a chunk
+//!    the database refuses is applied again record by record.
 //! 2. History records (`stage_change`, `close_date_change`, `amount_change`) are collected per
 //!    deal and, once the stream has been read, replace the deal's history; the deal's current
 //!    stage, when it entered it, its close date, `closedAt` and amount follow from the newest

@@ -124,23 +124,88 @@ pub(super) struct Working {
     interactions: HashMap<String, Slot<(Interaction, Vec<Link>)>>,
 }
 
-/// The external IDs a record names, by type.
+/// The external IDs a record names, by type (members and interactions with their deal's).
 #[derive(Default)]
 struct Named<'a> {
     accounts: HashSet<&'a str>,
     contacts: HashSet<&'a str>,
     deals: HashSet<&'a str>,
-    members: HashSet<String>,
-    interactions: HashSet<&'a str>,
+    members: Vec<(String, &'a str)>,
+    interactions: Vec<(&'a str, &'a str)>,
+}
+
+/// Which interactions and members [`Working::load`] looks up by external ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lookup {
+    /// Every one the records name.
+    All,
+    /// Those of deals already stored.
+    StoredDeals,
+}
+
+/// A row a chunk reads or writes, by type and external ID (members also by their deal: a
+/// chunk that adds to a deal's group changes what another chunk naming the deal reads).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Key {
+    Account(String),
+    Contact(String),
+    Deal(String),
+    Member(String),
+    Interaction(String),
+}
+
+/// What applying `records` reads: the rows they upsert and every row they name.
+pub(super) fn reads<'r>(records: impl Iterator<Item = &'r Record>) -> HashSet<Key> {
+    let mut keys = HashSet::new();
+    for record in records {
+        match record {
+            Record::Account(r) => {
+                keys.insert(Key::Account(r.external_id.clone()));
+            }
+            Record::Contact(r) => {
+                keys.insert(Key::Contact(r.external_id.clone()));
+                keys.insert(Key::Account(r.account.clone()));
+            }
+            Record::Opportunity(r) => {
+                keys.insert(Key::Deal(r.external_id.clone()));
+                keys.insert(Key::Account(r.account.clone()));
+            }
+            Record::Member(r) => {
+                keys.insert(Key::Deal(r.opportunity.clone()));
+                keys.insert(Key::Contact(r.contact.clone()));
+                keys.insert(Key::Member(
+                    r.external_id
+                        .clone()
+                        .unwrap_or_else(|| member_external_id(&r.opportunity, &r.contact)),
+                ));
+            }
+            Record::Interaction(r) => {
+                keys.insert(Key::Interaction(r.external_id.clone()));
+                keys.insert(Key::Deal(r.opportunity.clone()));
+                for contact in r.participants.iter().chain(&r.about) {
+                    keys.insert(Key::Contact(contact.clone()));
+                }
+            }
+            Record::StageChange(_) | Record::CloseDateChange(_) | Record::AmountChange(_) => {}
+        }
+    }
+    keys
 }
 
 impl Working {
     /// Reads what `records` name: the rows with their external IDs, the named deals' whole
     /// buying groups, the named interactions' links — a handful of statements per chunk.
+    ///
+    /// `Lookup::StoredDeals` looks interactions and members up by external ID only for deals
+    /// already stored: those of a deal the chunk creates can only be stored under another
+    /// deal, which the database's unique indexes refuse — and the records are then applied
+    /// again one by one with `Lookup::All`, which says why. (On a first import the lookup of
+    /// thousands of interaction IDs that are not there was a good part of the server's work.)
     pub(super) async fn load<'r>(
         ctx: &TenantCtx,
         conn: &impl Conn,
         records: impl Iterator<Item = &'r Record>,
+        lookup: Lookup,
     ) -> AppResult<Working> {
         let mut named = Named::default();
         for record in records {
@@ -159,14 +224,15 @@ impl Working {
                 Record::Member(r) => {
                     named.deals.insert(&r.opportunity);
                     named.contacts.insert(&r.contact);
-                    named.members.insert(
+                    named.members.push((
                         r.external_id
                             .clone()
                             .unwrap_or_else(|| member_external_id(&r.opportunity, &r.contact)),
-                    );
+                        &r.opportunity,
+                    ));
                 }
                 Record::Interaction(r) => {
-                    named.interactions.insert(&r.external_id);
+                    named.interactions.push((&r.external_id, &r.opportunity));
                     named.deals.insert(&r.opportunity);
                     named.contacts.extend(r.participants.iter().map(String::as_str));
                     named.contacts.extend(r.about.iter().map(String::as_str));
@@ -191,6 +257,20 @@ impl Working {
         let deals =
             scope::find_by_external_ids::<entity::opportunity::Entity, Deal>(ctx, conn, &list(&named.deals)).await?;
         let deal_ids: Vec<Uuid> = deals.iter().map(|d| d.id).collect();
+        let stored_deals: HashSet<String> = deals.iter().filter_map(|d| d.external_id.clone()).collect();
+        let wanted = |deal: &str| lookup == Lookup::All || stored_deals.contains(deal);
+        let member_ext: HashSet<&str> = named
+            .members
+            .iter()
+            .filter(|(_, deal)| wanted(deal))
+            .map(|(ext, _)| ext.as_str())
+            .collect();
+        let interaction_ext: HashSet<&str> = named
+            .interactions
+            .iter()
+            .filter(|(_, deal)| wanted(deal))
+            .map(|(ext, _)| *ext)
+            .collect();
         for d in deals {
             w.groups.insert(d.id, Vec::new());
             w.deals
@@ -200,7 +280,7 @@ impl Working {
             w.groups.entry(m.opportunity_id).or_default().push(m.id);
             w.add_stored_member(m);
         }
-        let member_ext: Vec<&str> = named.members.iter().map(String::as_str).collect();
+        let member_ext: Vec<&str> = member_ext.into_iter().collect();
         for m in
             scope::find_by_external_ids::<entity::buying_group_member::Entity, Member>(ctx, conn, &member_ext).await?
         {
@@ -208,12 +288,9 @@ impl Working {
                 w.add_stored_member(m);
             }
         }
-        let found = scope::find_by_external_ids::<entity::interaction::Entity, Interaction>(
-            ctx,
-            conn,
-            &list(&named.interactions),
-        )
-        .await?;
+        let found =
+            scope::find_by_external_ids::<entity::interaction::Entity, Interaction>(ctx, conn, &list(&interaction_ext))
+                .await?;
         let ids: Vec<Uuid> = found.iter().map(|i| i.id).collect();
         let mut links: HashMap<Uuid, Vec<Link>> = HashMap::new();
         for chunk in ids.chunks(1_000) {
@@ -583,6 +660,51 @@ impl Working {
         })
     }
 
+    /// The rows [`write`](Self::write) inserts or overwrites, and the deals whose members or
+    /// interactions it writes.
+    pub(super) fn writes(&self) -> HashSet<Key> {
+        fn changed<T>(slot: &Slot<T>) -> bool {
+            slot.state != State::Stored
+        }
+        let mut keys = HashSet::new();
+        let deal_of: HashMap<Uuid, &String> = self.deals.iter().map(|(ext, d)| (d.value.id, ext)).collect();
+        let deal = |id: Uuid, keys: &mut HashSet<Key>| {
+            if let Some(ext) = deal_of.get(&id) {
+                keys.insert(Key::Deal((*ext).clone()));
+            }
+        };
+        for (ext, slot) in &self.accounts {
+            if changed(slot) {
+                keys.insert(Key::Account(ext.clone()));
+            }
+        }
+        for (ext, slot) in &self.contacts {
+            if changed(slot) {
+                keys.insert(Key::Contact(ext.clone()));
+            }
+        }
+        for (ext, slot) in &self.deals {
+            if changed(slot) {
+                keys.insert(Key::Deal(ext.clone()));
+            }
+        }
+        for slot in self.members.values() {
+            if changed(slot) {
+                if let Some(ext) = &slot.value.external_id {
+                    keys.insert(Key::Member(ext.clone()));
+                }
+                deal(slot.value.opportunity_id, &mut keys);
+            }
+        }
+        for (ext, slot) in &self.interactions {
+            if changed(slot) {
+                keys.insert(Key::Interaction(ext.clone()));
+                deal(slot.value.0.opportunity_id, &mut keys);
+            }
+        }
+        keys
+    }
+
     /// Writes what the chunk changed: new rows in multi-row statements (parents first), changed
     /// ones one by one (a re-import of an unchanged snapshot writes nothing).
     pub(super) async fn write(self, ctx: &TenantCtx, conn: &impl Conn) -> AppResult<()> {
@@ -629,6 +751,10 @@ impl Working {
             members::overwrite(ctx, conn, member).await?;
         }
         children.members.clear();
+        // In id order (ids are time-ordered): each index the rows go into is then filled at
+        // its end, page after page, rather than at places scattered over the chunk's range.
+        let mut new_interactions = new_interactions;
+        new_interactions.sort_by_key(|(interaction, _)| interaction.id);
         for (interaction, mut links) in new_interactions {
             children.links.append(&mut links);
             children.interactions.push(interaction);
@@ -659,4 +785,66 @@ fn group_full(field: &str) -> Rejection {
 /// The default external ID of a membership: `"<opportunity>/<contact>"`.
 pub(super) fn member_external_id(opportunity: &str, contact: &str) -> String {
     format!("{opportunity}/{contact}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::values::TenantId;
+
+    fn records(lines: &[&str]) -> Vec<Record> {
+        lines
+            .iter()
+            .map(|line| record::parse_line(line).expect("a valid record"))
+            .collect()
+    }
+
+    #[test]
+    fn a_chunk_writes_what_it_creates_and_reads_what_it_names() {
+        let ctx = TenantCtx::system(TenantId::parse("acme").expect("a tenant"));
+        let stream = records(&[
+            r#"{"type":"account","externalId":"a1","name":"A"}"#,
+            r#"{"type":"contact","externalId":"c1","account":"a1","fullName":"C One"}"#,
+            r#"{"type":"opportunity","externalId":"o1","account":"a1","name":"O","amount":"10","currency":"USD","stage":"DISCOVERY"}"#,
+            r#"{"type":"interaction","externalId":"i1","opportunity":"o1","kind":"CALL","occurredAt":"2026-01-01T00:00:00Z","participants":["c1"]}"#,
+        ]);
+        let earlier = HashSet::new();
+        let rejected = Rejected {
+            earlier: &earlier,
+            here: HashSet::new(),
+        };
+        let mut working = Working::default();
+        for record in &stream {
+            working
+                .apply(&ctx, record, &rejected, chrono::Utc::now())
+                .expect("applied");
+        }
+        let writes = working.writes();
+        for key in [
+            Key::Account("a1".into()),
+            Key::Contact("c1".into()),
+            Key::Deal("o1".into()),
+            // The contact joined the group as OTHER.
+            Key::Member("o1/c1".into()),
+            Key::Interaction("i1".into()),
+        ] {
+            assert!(writes.contains(&key), "{key:?} in {writes:?}");
+        }
+        let reads = reads(stream.iter().skip(3));
+        assert_eq!(
+            reads,
+            HashSet::from([
+                Key::Interaction("i1".into()),
+                Key::Deal("o1".into()),
+                Key::Contact("c1".into())
+            ])
+        );
+        // Rows loaded as stored and left as they were are not written.
+        let mut unchanged = Working::default();
+        unchanged.accounts.insert(
+            "a1".into(),
+            Slot::stored(working.accounts.remove("a1").expect("a1").value),
+        );
+        assert!(unchanged.writes().is_empty());
+    }
 }

@@ -3,9 +3,12 @@
 //! every touched deal re-assessed. One code path behind `POST /import` and `dealgraph import`.
 //!
 //! How a stream is applied:
-//! 1. Line by line, each record is parsed ([`record`]), its references resolved (earlier in
-//!    the stream or stored in the tenant), then written — in a transaction of its own, or in
-//!    the stream's one transaction when `atomic`. A record that fails changes nothing.
+//! 1. Line by line, each record is parsed ([`record`]); records are gathered in chunks (cut
+//!    between deals), applied in memory against what they reference (earlier in the stream or
+//!    stored in the tenant; see [`chunk`]) and written — each chunk in a transaction of its
+//!    own, two at once when neither reads what the other writes ([`InFlight`]), or in the
+//!    stream's one transaction when `atomic`. A record that fails changes nothing; a chunk
+//!    the database refuses is applied again record by record.
 //! 2. History records (`stage_change`, `close_date_change`, `amount_change`) are collected per
 //!    deal and, once the stream has been read, replace the deal's history; the deal's current
 //!    stage, when it entered it, its close date, `closedAt` and amount follow from the newest
@@ -18,7 +21,7 @@ pub mod record;
 pub mod salesforce;
 mod settle;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -26,7 +29,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use uuid::Uuid;
 
 use futures_util::StreamExt;
-use futures_util::stream::{FuturesOrdered, FuturesUnordered};
+use futures_util::stream::FuturesOrdered;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use self::chunk::{Applied, Rejected, Working};
@@ -315,9 +318,13 @@ async fn durable(store: &Store) -> AppResult<()> {
     Ok(())
 }
 
-/// Units of work run at once when re-assessing and settling deals: PostgreSQL works on one
-/// while this process computes the next (SQLite takes them in turn).
+/// Units of work run at once when settling deals: PostgreSQL works on one while this process
+/// computes the next (SQLite takes them in turn).
 const UNITS_AT_ONCE: usize = 2;
+
+/// Units of work run at once when re-assessing deals: one per core for this process's replay
+/// of their pasts, and one more so that the database always has one to work on.
+const REASSESSING_AT_ONCE: usize = 3;
 
 /// Whether an error of a unit of work is the database being away (the import stops) rather
 /// than something one record caused (the records are tried one by one).
@@ -344,6 +351,76 @@ struct Run {
     touched: HashSet<Uuid>,
     /// Chunks written so far.
     chunks_written: u64,
+    /// Chunks applied and being written, oldest first.
+    in_flight: VecDeque<InFlight>,
+}
+
+/// Chunks written at once (PostgreSQL works on each with a process of its own; the machine
+/// the import was measured on has two cores). SQLite takes the writes in turn.
+const WRITERS: usize = 2;
+
+/// A chunk applied in memory whose rows are being written in a transaction of their own.
+///
+/// Chunks overlap only where that changes nothing: a chunk reads no row that one still
+/// writing writes, and writes no row that one still writing has read — so each chunk sees
+/// what it would see had the chunks before it been written one after the other. The stream
+/// is cut between deals where it can ([`cut_before`]), so that consecutive chunks of deal
+/// records rarely share a row. Outcomes are taken in stream order (errors by line, change
+/// events of a deal in the order its records came).
+struct InFlight {
+    items: Vec<Item>,
+    results: Vec<Result<Applied, Rejection>>,
+    /// The rows the chunk's records named, and those it writes.
+    reads: HashSet<chunk::Key>,
+    writes: HashSet<chunk::Key>,
+    /// `None` when the chunk had nothing to write.
+    write: Option<Spawned<()>>,
+}
+
+/// A unit of work (a chunk's write, a re-assessment) running on a task of its own, stopped
+/// (its transaction rolled back) if the import ends before it is waited for.
+struct Spawned<T>(tokio::task::JoinHandle<AppResult<T>>);
+
+impl<T> Spawned<T> {
+    async fn finished(&mut self) -> AppResult<T> {
+        (&mut self.0)
+            .await
+            .map_err(|err| AppError::Internal(format!("a unit of work of the import failed: {err}")))?
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How a chunk looks its records up (see [`Working::load`]): a record applied on its own (a
+/// refused chunk's, record by record) looks up everything it names, so that it is rejected
+/// with the reason rather than with the database's refusal.
+fn lookup_for(items: &[Item]) -> chunk::Lookup {
+    if items.len() == 1 {
+        chunk::Lookup::All
+    } else {
+        chunk::Lookup::StoredDeals
+    }
+}
+
+/// Whether the chunk being gathered (`items`, `bytes` long) is full before `next`: at
+/// [`RECORDS_PER_CHUNK`] records or [`BYTES_PER_CHUNK`] bytes, where the next record belongs
+/// to another deal than the last (so that a deal's records share a chunk and chunks can be
+/// written at once), and at twice that whatever it is.
+fn cut_before(items: &[Item], bytes: usize, next: &Item) -> bool {
+    fn deal(item: &Item) -> Option<&str> {
+        item.record.as_ref().ok().and_then(Record::deal)
+    }
+    if items.len() >= 2 * RECORDS_PER_CHUNK || bytes >= 2 * BYTES_PER_CHUNK {
+        return true;
+    }
+    let full = items.len() >= RECORDS_PER_CHUNK || bytes >= BYTES_PER_CHUNK;
+    full && items
+        .last()
+        .is_none_or(|last| deal(last).is_none() || deal(last) != deal(next))
 }
 
 impl Run {
@@ -378,17 +455,18 @@ impl Run {
                         line: line_no,
                         kind,
                     };
-                    items.push(Item {
+                    let item = Item {
                         origin,
                         external_id,
                         record,
-                    });
-                    bytes += line.len();
-                    if items.len() == RECORDS_PER_CHUNK || bytes >= BYTES_PER_CHUNK {
-                        self.chunk(ctx, target, std::mem::take(&mut items)).await?;
+                    };
+                    if cut_before(&items, bytes, &item) {
+                        self.submit(ctx, target, std::mem::take(&mut items)).await?;
                         bytes = 0;
                         progress(&self.summary);
                     }
+                    items.push(item);
+                    bytes += line.len();
                 }
             }
             Input::Records(records) => {
@@ -401,20 +479,126 @@ impl Run {
                             Err(_) => kind_of_file(converted.file),
                         },
                     };
-                    items.push(Item {
+                    let item = Item {
                         origin,
                         external_id: converted.external_id,
                         record: converted.record,
-                    });
-                    if items.len() == RECORDS_PER_CHUNK {
-                        self.chunk(ctx, target, std::mem::take(&mut items)).await?;
+                    };
+                    if cut_before(&items, 0, &item) {
+                        self.submit(ctx, target, std::mem::take(&mut items)).await?;
                         progress(&self.summary);
                     }
+                    items.push(item);
                 }
             }
         }
-        self.chunk(ctx, target, items).await?;
+        self.submit(ctx, target, items).await?;
+        while !self.in_flight.is_empty() {
+            self.finish_oldest(ctx, target).await?;
+        }
         tracing::info!(records = self.summary.read(), "import: records read and written");
+        Ok(())
+    }
+
+    /// Applies a chunk of records and writes it. In the stream's one transaction (`atomic`) in
+    /// turn ([`chunk`](Self::chunk)); else up to [`WRITERS`] chunks are written at once, each
+    /// on a connection of its own, while the next is read and applied (see [`InFlight`]).
+    async fn submit(&mut self, ctx: &TenantCtx, target: &Target<'_>, items: Vec<Item>) -> AppResult<()> {
+        let Target::Store(store) = target else {
+            return self.chunk(ctx, target, items).await;
+        };
+        if items.is_empty() {
+            return Ok(());
+        }
+        let reads = chunk::reads(items.iter().filter_map(|i| i.record.as_ref().ok()));
+        // What this chunk reads must be as the chunks before it left it: those still writing
+        // any of it are finished first (and so are all before them, in order).
+        while self.in_flight.len() >= WRITERS || self.in_flight.iter().any(|c| !c.writes.is_disjoint(&reads)) {
+            self.finish_oldest(ctx, target).await?;
+        }
+        let now = service::now();
+        let mut working = if items.iter().any(Item::needs_database) {
+            let records = items.iter().filter_map(|i| i.record.as_ref().ok());
+            Working::load(ctx, store.reader(), records, lookup_for(&items)).await?
+        } else {
+            Working::default()
+        };
+        let results = self.apply(&mut working, ctx, &items, now);
+        // The next chunks are applied before this one is merged: they must know what it rejected.
+        for (item, result) in items.iter().zip(&results) {
+            if result.is_err()
+                && let Some(id) = &item.external_id
+            {
+                self.rejected.insert((item.origin.kind, id.clone()));
+            }
+        }
+        let writes = working.writes();
+        // … and what it writes must not be read by a chunk still writing (which read it before).
+        while self.in_flight.iter().any(|c| !c.reads.is_disjoint(&writes)) {
+            self.finish_oldest(ctx, target).await?;
+        }
+        let write = (!writes.is_empty()).then(|| {
+            let (ctx, store) = (ctx.clone(), (*store).clone());
+            Spawned(tokio::spawn(async move {
+                store
+                    .write(async |tx| {
+                        relax_commit(tx).await?;
+                        working.write(&ctx, tx).await
+                    })
+                    .await
+            }))
+        });
+        self.in_flight.push_back(InFlight {
+            items,
+            results,
+            reads,
+            writes,
+            write,
+        });
+        Ok(())
+    }
+
+    /// Waits for the oldest chunk in flight and takes its outcome into the run; a chunk the
+    /// database refused is applied again record by record (see [`chunk`](Self::chunk)).
+    async fn finish_oldest(&mut self, ctx: &TenantCtx, target: &Target<'_>) -> AppResult<()> {
+        let Some(mut chunk) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let outcome = match &mut chunk.write {
+            Some(write) => write.finished().await,
+            None => Ok(()),
+        };
+        let items = std::mem::take(&mut chunk.items);
+        match outcome {
+            Ok(()) => {
+                self.merge(items, std::mem::take(&mut chunk.results));
+                if chunk.write.is_some() {
+                    self.written(target).await?;
+                }
+            }
+            Err(err) if stops_the_import(&err) => return Err(err),
+            Err(err) if items.len() == 1 => self.merge(items, vec![Err(refused(&err))]),
+            Err(err) => {
+                tracing::info!(error = %err, records = items.len(), "a chunk was refused; applying its records one by one");
+                for item in items {
+                    self.chunk(ctx, target, vec![item]).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a chunk written, and refreshes the planner's statistics as the stream's rows
+    /// arrive table by table (see `bulk::analyze`): after chunk 1, 2, 4, 8, … — a few dozen
+    /// times at most.
+    async fn written(&mut self, target: &Target<'_>) -> AppResult<()> {
+        self.chunks_written += 1;
+        if self.chunks_written.is_power_of_two() {
+            match target {
+                Target::Store(store) => bulk::analyze(store.reader()).await?,
+                Target::Tx(tx) => bulk::analyze(*tx).await?,
+            }
+        }
         Ok(())
     }
 
@@ -430,7 +614,8 @@ impl Run {
         let this = &*self;
         let outcome = target
             .unit(async |tx| {
-                let mut working = Working::load(ctx, tx, items.iter().filter_map(|i| i.record.as_ref().ok())).await?;
+                let records = items.iter().filter_map(|i| i.record.as_ref().ok());
+                let mut working = Working::load(ctx, tx, records, lookup_for(&items)).await?;
                 let results = this.apply(&mut working, ctx, &items, now);
                 working.write(ctx, tx).await?;
                 Ok(results)
@@ -439,15 +624,7 @@ impl Run {
         match outcome {
             Ok(results) => {
                 self.merge(items, results);
-                self.chunks_written += 1;
-                // Fresh statistics as the stream's rows arrive table by table (see
-                // `bulk::analyze`): after chunk 1, 2, 4, 8, … — a few dozen times at most.
-                if self.chunks_written.is_power_of_two() {
-                    match target {
-                        Target::Store(store) => bulk::analyze(store.reader()).await?,
-                        Target::Tx(tx) => bulk::analyze(*tx).await?,
-                    }
-                }
+                self.written(target).await?;
             }
             Err(err) if stops_the_import(&err) => return Err(err),
             Err(err) if items.len() == 1 => self.merge(items, vec![Err(refused(&err))]),
@@ -607,13 +784,6 @@ impl Run {
         let mut touched: Vec<Uuid> = self.touched.iter().copied().collect();
         touched.sort();
         let at = service::now();
-        let at_once = if matches!(target, Target::Store(_)) {
-            UNITS_AT_ONCE
-        } else {
-            1
-        };
-        let mut outcomes = Vec::new();
-        let mut running = FuturesUnordered::new();
         let counts = target
             .unit(async |tx| interactions::count_for_deals(ctx, tx, &touched).await)
             .await?;
@@ -629,19 +799,36 @@ impl Run {
         if start < touched.len() {
             chunks.push(&touched[start..]);
         }
-        for chunk in chunks {
-            running.push(reassess_unit(ctx, target, chunk, at));
-            if running.len() >= at_once
-                && let Some(outcome) = running.next().await
-            {
-                outcomes.push(outcome);
+        match target {
+            // Each unit on a task of its own: replaying a deal's past is work for this
+            // process, which then runs on every core beside the database's.
+            Target::Store(store) => {
+                let mut running = VecDeque::new();
+                for chunk in chunks {
+                    let (ctx, store, chunk) = (ctx.clone(), (*store).clone(), chunk.to_vec());
+                    running.push_back(Spawned(tokio::spawn(async move {
+                        store
+                            .write(async |tx| {
+                                relax_commit(tx).await?;
+                                service::risk::reassess_and_backfill(&ctx, tx, &chunk, at).await
+                            })
+                            .await
+                    })));
+                    if running.len() >= REASSESSING_AT_ONCE
+                        && let Some(mut oldest) = running.pop_front()
+                    {
+                        oldest.finished().await?;
+                    }
+                }
+                while let Some(mut oldest) = running.pop_front() {
+                    oldest.finished().await?;
+                }
             }
-        }
-        while let Some(outcome) = running.next().await {
-            outcomes.push(outcome);
-        }
-        for outcome in outcomes {
-            outcome?;
+            Target::Tx(_) => {
+                for chunk in chunks {
+                    reassess_unit(ctx, target, chunk, at).await?;
+                }
+            }
         }
         self.summary.reassessed = touched.len() as u64;
         tracing::info!(
@@ -737,5 +924,53 @@ impl Micros for DateTime<Utc> {
     fn trunc_subsecs_micros(self) -> Self {
         use chrono::SubsecRound;
         self.trunc_subsecs(6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(line: &str) -> Item {
+        let record = record::parse_line(line).map_err(|(_, rejection)| rejection);
+        Item {
+            origin: Origin {
+                file: None,
+                line: 1,
+                kind: "interaction",
+            },
+            external_id: None,
+            record,
+        }
+    }
+
+    fn interaction(deal: &str, n: usize) -> Item {
+        item(&format!(
+            r#"{{"type":"interaction","externalId":"i{n}","opportunity":"{deal}","kind":"CALL","occurredAt":"2026-01-01T00:00:00Z","participants":["c1"]}}"#
+        ))
+    }
+
+    #[test]
+    fn chunks_are_cut_between_deals_once_full() {
+        let mut items: Vec<Item> = (0..RECORDS_PER_CHUNK - 1).map(|n| interaction("d1", n)).collect();
+        // Not full yet.
+        assert!(!cut_before(&items, 0, &interaction("d2", 0)));
+        items.push(interaction("d1", RECORDS_PER_CHUNK));
+        // Full: the next record of the same deal still goes in, one of another deal does not.
+        assert!(!cut_before(&items, 0, &interaction("d1", 0)));
+        assert!(cut_before(&items, 0, &interaction("d2", 0)));
+        let account = item(r#"{"type":"account","externalId":"a1","name":"A"}"#);
+        assert!(cut_before(&items, 0, &account));
+        // A deal never holds a chunk open past twice the size.
+        while items.len() < 2 * RECORDS_PER_CHUNK {
+            items.push(interaction("d1", items.len()));
+        }
+        assert!(cut_before(&items, 0, &interaction("d1", 0)));
+        // Accounts and contacts belong to no deal: a full chunk of them is cut anywhere.
+        let accounts: Vec<Item> = (0..RECORDS_PER_CHUNK)
+            .map(|n| item(&format!(r#"{{"type":"account","externalId":"a{n}","name":"A"}}"#)))
+            .collect();
+        assert!(cut_before(&accounts, 0, &interaction("d1", 0)));
+        assert!(cut_before(&accounts[..1], BYTES_PER_CHUNK, &interaction("d1", 0)));
     }
 }

@@ -141,6 +141,19 @@ impl Record {
         }
     }
 
+    /// The external ID of the deal the record belongs to (none for accounts and contacts).
+    pub fn deal(&self) -> Option<&str> {
+        match self {
+            Record::Account(_) | Record::Contact(_) => None,
+            Record::Opportunity(r) => Some(&r.external_id),
+            Record::Member(r) => Some(&r.opportunity),
+            Record::StageChange(r) => Some(&r.opportunity),
+            Record::CloseDateChange(r) => Some(&r.opportunity),
+            Record::AmountChange(r) => Some(&r.opportunity),
+            Record::Interaction(r) => Some(&r.opportunity),
+        }
+    }
+
     /// The record's own external ID, when it has one (for error reports).
     pub fn external_id(&self) -> Option<&str> {
         match self {

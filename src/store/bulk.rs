@@ -54,6 +54,11 @@ pub async fn write(ctx: &TenantCtx, conn: &impl Conn, batch: &Batch) -> AppResul
     insert(ctx, conn, &batch.risk_points, convert::risk_point_row).await
 }
 
+/// Writes risk-history points into the caller's tenant, as [`write`] does.
+pub async fn risk_points(ctx: &TenantCtx, conn: &impl Conn, points: &[RiskPoint]) -> AppResult<()> {
+    insert(ctx, conn, points, convert::risk_point_row).await
+}
+
 /// Bound parameters one statement may carry: SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`
 /// (32,766 since 3.32) and PostgreSQL's wire-protocol limit (a 16-bit count).
 fn parameter_limit(backend: DbBackend) -> usize {
@@ -79,7 +84,7 @@ where
         return Ok(());
     }
     if conn.get_database_backend() == DbBackend::Postgres {
-        return insert_json(ctx, conn, records, row).await;
+        return insert_arrays(ctx, conn, records, row).await;
     }
     let columns = <A::Entity as EntityTrait>::Column::iter().count();
     for chunk in records.chunks(rows_per_statement(conn.get_database_backend(), columns)) {
@@ -90,71 +95,105 @@ where
     Ok(())
 }
 
-/// Rows per statement of [`insert_json`].
-const JSON_ROWS_PER_STATEMENT: usize = 5_000;
+/// Rows per statement of [`insert_arrays`].
+const ARRAY_ROWS_PER_STATEMENT: usize = 5_000;
 
-/// PostgreSQL: inserts `records` as one JSON document per few thousand rows, expanded by
-/// `json_populate_recordset` into the table's own row type. One parameter per statement
-/// instead of one per value: the server neither parses nor plans tens of thousands of
-/// placeholders, which made multi-row `INSERT`s the bulk of an import's time.
-async fn insert_json<T, A>(ctx: &TenantCtx, conn: &impl Conn, records: &[T], row: fn(&T) -> A) -> AppResult<()>
+/// PostgreSQL: inserts `records` as one array per column, a few thousand rows per statement,
+/// expanded by `unnest` into rows. A handful of parameters per statement instead of one per
+/// value (the server neither parses nor plans tens of thousands of placeholders), each sent
+/// in binary: the server decodes no text per value, as it does for a JSON document or `COPY`
+/// text (measured on 20,000 interactions and 34,000 links: ≈ 20 % less server time than
+/// `json_populate_recordset`).
+///
+/// Arrays of the wire protocol's binding here cannot hold NULLs: a column with some NULLs
+/// is sent with a stand-in value of its own type in their places and a mask saying where.
+async fn insert_arrays<T, A>(ctx: &TenantCtx, conn: &impl Conn, records: &[T], row: fn(&T) -> A) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     A::Entity: TenantScoped,
 {
     let columns: Vec<<A::Entity as EntityTrait>::Column> = <A::Entity as EntityTrait>::Column::iter().collect();
     let table = <A::Entity as Default>::default().table_name().to_owned();
-    let names = columns
-        .iter()
-        .map(|c| format!("\"{}\"", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO \"{table}\" ({names}) SELECT {names} FROM json_populate_recordset(NULL::\"{table}\", $1::json)"
-    );
-    for chunk in records.chunks(JSON_ROWS_PER_STATEMENT) {
-        let mut doc = Vec::with_capacity(chunk.len() * 256);
-        doc.push(b'[');
-        for (i, record) in chunk.iter().enumerate() {
-            if i > 0 {
-                doc.push(b',');
-            }
+    for chunk in records.chunks(ARRAY_ROWS_PER_STATEMENT) {
+        let mut by_column: Vec<Vec<Value>> = (0..columns.len()).map(|_| Vec::with_capacity(chunk.len())).collect();
+        for record in chunk {
             let model = scope::owned(ctx, row(record));
-            let mut object = serde_json::Map::with_capacity(columns.len());
-            for column in &columns {
-                if let ActiveValue::Set(value) | ActiveValue::Unchanged(value) = model.get(*column) {
-                    object.insert(column.as_str().to_owned(), json_of(&value)?);
+            for (column, values) in columns.iter().zip(by_column.iter_mut()) {
+                match model.get(*column) {
+                    ActiveValue::Set(value) | ActiveValue::Unchanged(value) => values.push(value),
+                    ActiveValue::NotSet => {
+                        return Err(AppError::Internal(format!(
+                            "bulk insert into {table}: {} not set",
+                            column.as_str()
+                        )));
+                    }
                 }
             }
-            serde_json::to_writer(&mut doc, &object)
-                .map_err(|err| AppError::Internal(format!("bulk insert into {table}: {err}")))?;
         }
-        doc.push(b']');
-        let doc = String::from_utf8(doc).map_err(|err| AppError::Internal(format!("bulk insert: {err}")))?;
-        conn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            &sql,
-            [Value::from(doc)],
-        ))
-        .await?;
+        let (mut names, mut selected, mut arrays, mut params) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (column, values) in columns.iter().zip(by_column) {
+            let name = column.as_str();
+            names.push(format!("\"{name}\""));
+            let Some(first) = values.first() else { continue };
+            let kind = first.array_type();
+            let sql_type = sql_array_type(&kind, &table, name)?;
+            let stand_in = values.iter().find(|v| **v != v.as_null()).cloned();
+            let Some(stand_in) = stand_in else {
+                selected.push(format!("CAST(NULL AS {sql_type})"));
+                continue;
+            };
+            let nulls: Vec<bool> = values.iter().map(|v| *v == v.as_null()).collect();
+            let values: Vec<Value> = values
+                .into_iter()
+                .map(|v| if v == v.as_null() { stand_in.clone() } else { v })
+                .collect();
+            params.push(Value::Array(kind, Some(Box::new(values))));
+            arrays.push(format!("${}::{sql_type}[]", params.len()));
+            let value = format!("u.c{}", params.len());
+            if nulls.contains(&true) {
+                params.push(Value::Array(
+                    sea_orm::sea_query::ArrayType::Bool,
+                    Some(Box::new(nulls.into_iter().map(Value::from).collect())),
+                ));
+                arrays.push(format!("${}::boolean[]", params.len()));
+                selected.push(format!("CASE WHEN u.c{} THEN NULL ELSE {value} END", params.len()));
+            } else {
+                selected.push(value);
+            }
+        }
+        let aliases = (1..=params.len())
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO \"{table}\" ({}) SELECT {} FROM unnest({}) AS u({aliases})",
+            names.join(", "),
+            selected.join(", "),
+            arrays.join(", "),
+        );
+        conn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, &sql, params))
+            .await?;
     }
     Ok(())
 }
 
-/// A column value as JSON that PostgreSQL reads back into the column's type.
-fn json_of(value: &Value) -> AppResult<serde_json::Value> {
-    use serde_json::Value as J;
-    Ok(match value {
-        Value::Bool(v) => v.map_or(J::Null, J::from),
-        Value::Int(v) => v.map_or(J::Null, J::from),
-        Value::BigInt(v) => v.map_or(J::Null, J::from),
-        Value::String(v) => v.as_ref().map_or(J::Null, |s| J::from(s.as_str())),
-        Value::Uuid(v) => v.map_or(J::Null, |u| J::from(u.to_string())),
-        Value::ChronoDate(v) => v.map_or(J::Null, |d| J::from(d.format("%Y-%m-%d").to_string())),
-        Value::ChronoDateTimeUtc(v) => v.map_or(J::Null, |t| {
-            J::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        }),
-        other => return Err(AppError::Internal(format!("bulk insert: no JSON form for {other:?}"))),
+/// The PostgreSQL type of an array of `kind` (the types the schema's columns have).
+fn sql_array_type(kind: &sea_orm::sea_query::ArrayType, table: &str, column: &str) -> AppResult<&'static str> {
+    use sea_orm::sea_query::ArrayType as K;
+    Ok(match kind {
+        K::Bool => "boolean",
+        K::Int => "integer",
+        K::BigInt => "bigint",
+        K::Double => "double precision",
+        K::String => "text",
+        K::Uuid => "uuid",
+        K::ChronoDate => "date",
+        K::ChronoDateTimeUtc => "timestamptz",
+        other => {
+            return Err(AppError::Internal(format!(
+                "bulk insert into {table}: no array form for {column} ({other:?})"
+            )));
+        }
     })
 }
 

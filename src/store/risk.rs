@@ -185,10 +185,5 @@ pub async fn replace_points(
             .exec(conn)
             .await?;
     }
-    for chunk in points.chunks(1_000) {
-        scope::insert_many(ctx, chunk.iter().map(risk_point_row))
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    super::bulk::risk_points(ctx, conn, points).await
 }

@@ -576,14 +576,7 @@ impl Run {
                     self.written(target).await?;
                 }
             }
-            Err(err) if stops_the_import(&err) => return Err(err),
-            Err(err) if items.len() == 1 => self.merge(items, vec![Err(refused(&err))]),
-            Err(err) => {
-                tracing::info!(error = %err, records = items.len(), "a chunk was refused; applying its records one by one");
-                for item in items {
-                    self.chunk(ctx, target, vec![item]).await?;
-                }
-            }
+            Err(err) => self.refused(ctx, target, items, err).await?,
         }
         Ok(())
     }
@@ -626,14 +619,30 @@ impl Run {
                 self.merge(items, results);
                 self.written(target).await?;
             }
-            Err(err) if stops_the_import(&err) => return Err(err),
-            Err(err) if items.len() == 1 => self.merge(items, vec![Err(refused(&err))]),
-            Err(err) => {
-                tracing::info!(error = %err, records = items.len(), "a chunk was refused; applying its records one by one");
-                for item in items {
-                    Box::pin(self.chunk(ctx, target, vec![item])).await?;
-                }
-            }
+            Err(err) => self.refused(ctx, target, items, err).await?,
+        }
+        Ok(())
+    }
+
+    /// A chunk the database refused: an unreachable database stops the import; a single
+    /// record is rejected; several are applied again one by one, so that only the culprit is.
+    async fn refused(
+        &mut self,
+        ctx: &TenantCtx,
+        target: &Target<'_>,
+        items: Vec<Item>,
+        err: AppError,
+    ) -> AppResult<()> {
+        if stops_the_import(&err) {
+            return Err(err);
+        }
+        if items.len() == 1 {
+            self.merge(items, vec![Err(refused(&err))]);
+            return Ok(());
+        }
+        tracing::info!(error = %err, records = items.len(), "a chunk was refused; applying its records one by one");
+        for item in items {
+            Box::pin(self.chunk(ctx, target, vec![item])).await?;
         }
         Ok(())
     }

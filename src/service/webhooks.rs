@@ -335,11 +335,23 @@ async fn prune(store: &Store) {
     }
 }
 
-/// Sends batches until fewer than a full batch were due; returns when the next pending
-/// delivery falls due.
+/// Sends what is due, batch after batch; returns when the next pending delivery falls due.
+/// It writes (claims) only when something is due: an idle sender only reads, so it never
+/// holds SQLite's write lock for nothing.
 async fn round(store: &Store, client: &reqwest::Client, allow_private: bool) -> AppResult<Option<DateTime<Utc>>> {
-    while send_due(store, client, allow_private, now()).await? >= BATCH as usize {}
-    store::earliest_due(store.reader()).await
+    loop {
+        let due = store::earliest_due(store.reader()).await?;
+        match due {
+            Some(at) if at <= now() => {
+                // Due, but none could be claimed: each waits for an earlier delivery of its
+                // deal that another attempt holds. Look again shortly.
+                if send_due(store, client, allow_private, now()).await? == 0 {
+                    return Ok(Some(now() + chrono::Duration::seconds(1)));
+                }
+            }
+            later => return Ok(later),
+        }
+    }
 }
 
 #[cfg(test)]

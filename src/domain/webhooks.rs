@@ -60,8 +60,6 @@ impl Webhook {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: Uuid,
-    pub webhook_id: Uuid,
-    pub deal: Uuid,
     pub event: WebhookEvent,
     /// When the change was made.
     pub at: DateTime<Utc>,

@@ -55,8 +55,6 @@ impl TryFrom<entity::webhook_delivery::Model> for Delivery {
     fn try_from(row: entity::webhook_delivery::Model) -> AppResult<Delivery> {
         Ok(Delivery {
             id: row.id,
-            webhook_id: row.webhook_id,
-            deal: row.opportunity_id,
             event: parse("webhook_deliveries", &row.event)?,
             at: row.at,
             enqueued_at: row.enqueued_at,
@@ -88,13 +86,9 @@ pub async fn insert(ctx: &TenantCtx, conn: &impl Conn, hook: &Webhook) -> AppRes
     scope::insert_one(ctx, conn, hook_row(hook)).await
 }
 
-/// Deletes the webhook and its deliveries; false when the tenant has no such webhook.
+/// Deletes the webhook and (the foreign key cascades) its deliveries; false when the tenant
+/// has no such webhook.
 pub async fn delete(ctx: &TenantCtx, conn: &impl Conn, id: Uuid) -> AppResult<bool> {
-    // Deliveries first (SQLite may run without cascading foreign keys in tools).
-    scope::delete::<Deliveries>(ctx)
-        .filter(DeliveryColumn::WebhookId.eq(id))
-        .exec(conn)
-        .await?;
     Ok(scope::delete_by_id::<Hooks>(ctx, conn, id).await? > 0)
 }
 

@@ -570,4 +570,17 @@ async fn housekeeping_deletes_old_finished_deliveries_and_keeps_pending_ones() {
         .expect("prune");
     assert_eq!(deleted, 1);
     assert_eq!((count(&done_hook).await, count(&pending_hook).await), (0, 1));
+    // Deleting a webhook deletes its deliveries, pending ones too (the foreign key cascades).
+    app.ok(&token, DELETE_HOOK, json!({ "id": pending_hook })).await;
+    use sea_orm::ConnectionTrait;
+    let rows = store
+        .reader()
+        .query_one_raw(sea_orm::Statement::from_string(
+            store.reader().get_database_backend(),
+            "SELECT COUNT(*) AS n FROM webhook_deliveries",
+        ))
+        .await
+        .expect("count")
+        .expect("a row");
+    assert_eq!(rows.try_get::<i64>("", "n").expect("n"), 0);
 }

@@ -79,6 +79,8 @@ pub struct Delivery {
 pub struct Outgoing {
     pub tenant: String,
     pub id: Uuid,
+    /// The webhook it goes to.
+    pub webhook: Uuid,
     pub url: String,
     pub secret: String,
     pub body: String,

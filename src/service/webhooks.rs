@@ -8,11 +8,17 @@
 //! between check and connect. `DEALGRAPH_WEBHOOK_ALLOW_PRIVATE=1` lifts this (tests and
 //! single-host installs).
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use uuid::Uuid;
 
 use super::{Services, counted, now};
@@ -26,8 +32,11 @@ use crate::store::{Store, webhooks as store};
 
 /// Webhooks one tenant may have.
 pub const MAX_WEBHOOKS_PER_TENANT: usize = 20;
-/// Deliveries claimed (and sent side by side) at once.
-const BATCH: u32 = 20;
+/// Deliveries the sender has in flight at once, over every webhook …
+const IN_FLIGHT: usize = 32;
+/// … and to one webhook: a slow or dead receiver holds at most these of the sender's slots,
+/// so the other webhooks' deliveries go on beside it.
+const PER_WEBHOOK: u32 = 4;
 /// How long a claimed delivery is the sender's (longer than any attempt, 10 s): if the
 /// sender dies mid-attempt, the delivery falls due again after this.
 const LEASE: Duration = Duration::from_secs(20);
@@ -243,20 +252,42 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// One batch: claims due deliveries, sends them side by side, records each outcome.
-/// Returns how many were claimed.
-pub async fn send_due(
-    store: &Store,
-    client: &reqwest::Client,
+/// An attempt under way.
+type Attempting = Pin<Box<dyn Future<Output = (Outgoing, store::Attempt)> + Send>>;
+
+/// The deliveries the sender has in flight: each is sent on its own and recorded when it
+/// lands, so a slow receiver delays nobody else's (at most [`IN_FLIGHT`] at once, at most
+/// [`PER_WEBHOOK`] to one webhook).
+struct Flights {
+    client: reqwest::Client,
     allow_private: bool,
-    at: DateTime<Utc>,
-) -> AppResult<usize> {
-    let lease_until = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let claimed = store
-        .write(async |tx| store::claim(tx, at, lease_until, BATCH).await)
-        .await?;
-    let outcomes = futures_util::future::join_all(claimed.iter().map(|out| attempt(client, allow_private, out))).await;
-    for (out, outcome) in claimed.iter().zip(&outcomes) {
+    running: FuturesUnordered<Attempting>,
+    per_webhook: HashMap<(String, Uuid), u32>,
+}
+
+impl Flights {
+    fn free(&self) -> usize {
+        IN_FLIGHT.saturating_sub(self.running.len())
+    }
+
+    fn launch(&mut self, out: Outgoing) {
+        *self.per_webhook.entry((out.tenant.clone(), out.webhook)).or_default() += 1;
+        let (client, allow_private) = (self.client.clone(), self.allow_private);
+        self.running.push(Box::pin(async move {
+            let outcome = attempt(&client, allow_private, &out).await;
+            (out, outcome)
+        }));
+    }
+
+    /// Records an attempt that landed.
+    async fn landed(&mut self, store: &Store, out: Outgoing, outcome: store::Attempt) -> AppResult<()> {
+        let key = (out.tenant.clone(), out.webhook);
+        if let Some(n) = self.per_webhook.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_webhook.remove(&key);
+            }
+        }
         let label = match (outcome.delivered, outcome.next_retry_at) {
             (true, _) => "delivered",
             (false, Some(_)) => "retrying",
@@ -267,10 +298,58 @@ pub async fn send_due(
             tracing::info!(delivery = %out.id, url = %out.url, error = ?outcome.error, retry_at = ?outcome.next_retry_at, "webhook delivery failed");
         }
         store
-            .write(async |tx| store::record_attempt(tx, &out.tenant, out.id, outcome).await)
-            .await?;
+            .write(async |tx| store::record_attempt(tx, &out.tenant, out.id, &outcome).await)
+            .await
     }
-    Ok(claimed.len())
+
+    /// Records every attempt that has landed, without waiting for more.
+    async fn land_ready(&mut self, store: &Store) -> AppResult<()> {
+        while let Some(Some((out, outcome))) = self.running.next().now_or_never() {
+            self.landed(store, out, outcome).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims due deliveries for the free slots and sends them; returns when to look again
+    /// (the earliest pending delivery; `None`: when an attempt lands or a commit wakes it).
+    /// It writes (claims) only when something is due: an idle sender only reads, so it never
+    /// holds SQLite's write lock for nothing.
+    async fn fill(&mut self, store: &Store) -> AppResult<Option<DateTime<Utc>>> {
+        loop {
+            let free = self.free();
+            if free == 0 {
+                return Ok(None);
+            }
+            let due = store::earliest_due(store.reader()).await?;
+            match due {
+                Some(at) if at <= now() => {
+                    let in_flight: Vec<(String, Uuid, u32)> = self
+                        .per_webhook
+                        .iter()
+                        .map(|((tenant, webhook), n)| (tenant.clone(), *webhook, *n))
+                        .collect();
+                    let at = now();
+                    let claim = store::Claim {
+                        now: at,
+                        lease_until: at + chrono::Duration::from_std(LEASE).unwrap_or_default(),
+                        limit: u32::try_from(free).unwrap_or(u32::MAX),
+                        per_webhook: PER_WEBHOOK,
+                        in_flight: &in_flight,
+                    };
+                    let claimed = store.write(async |tx| store::claim(tx, &claim).await).await?;
+                    if claimed.is_empty() {
+                        // Due, but each waits: for an earlier delivery of its deal, or for its
+                        // webhook's attempts in flight. Look again shortly (or when one lands).
+                        return Ok(Some(now() + chrono::Duration::seconds(1)));
+                    }
+                    for out in claimed {
+                        self.launch(out);
+                    }
+                }
+                later => return Ok(later),
+            }
+        }
+    }
 }
 
 /// The webhook sender. While this process leads (one replica at a time) it sends what is
@@ -294,12 +373,31 @@ impl Sender {
     pub fn spawn(self, store: Store, mut leadership: Leadership) -> tokio::task::JoinHandle<()> {
         let wake = Arc::clone(store.outbox());
         tokio::spawn(async move {
+            let mut flights = Flights {
+                client: self.client,
+                allow_private: self.allow_private,
+                running: FuturesUnordered::new(),
+                per_webhook: HashMap::new(),
+            };
             let mut alarm = tokio::time::Instant::now();
             let mut pruned_at: Option<tokio::time::Instant> = None;
             loop {
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep_until(alarm) => {}
+                let landed = tokio::select! {
+                    () = wake.notified() => None,
+                    () = tokio::time::sleep_until(alarm) => None,
+                    Some(landed) = flights.running.next(), if !flights.running.is_empty() => Some(landed),
+                };
+                // Attempts land whether or not this process still leads (their leases are its).
+                let recorded = match landed {
+                    Some((out, outcome)) => match flights.landed(&store, out, outcome).await {
+                        Ok(()) => flights.land_ready(&store).await,
+                        Err(err) => Err(err),
+                    },
+                    None => Ok(()),
+                };
+                if let Err(err) = recorded {
+                    // The delivery falls due again when its lease ends.
+                    tracing::warn!(error = %err, "recording a webhook attempt failed");
                 }
                 if !leadership.leads().await {
                     alarm = tokio::time::Instant::now() + TAKEOVER;
@@ -309,7 +407,7 @@ impl Sender {
                     pruned_at = Some(tokio::time::Instant::now());
                     prune(&store).await;
                 }
-                alarm = match round(&store, &self.client, self.allow_private).await {
+                alarm = match flights.fill(&store).await {
                     Ok(Some(due)) => {
                         let wait = (due - now()).to_std().unwrap_or_default();
                         tokio::time::Instant::now() + wait.clamp(POLL, IDLE)
@@ -332,25 +430,6 @@ async fn prune(store: &Store) {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "old webhook deliveries deleted"),
         Err(err) => tracing::warn!(error = %err, "deleting old webhook deliveries failed"),
-    }
-}
-
-/// Sends what is due, batch after batch; returns when the next pending delivery falls due.
-/// It writes (claims) only when something is due: an idle sender only reads, so it never
-/// holds SQLite's write lock for nothing.
-async fn round(store: &Store, client: &reqwest::Client, allow_private: bool) -> AppResult<Option<DateTime<Utc>>> {
-    loop {
-        let due = store::earliest_due(store.reader()).await?;
-        match due {
-            Some(at) if at <= now() => {
-                // Due, but none could be claimed: each waits for an earlier delivery of its
-                // deal that another attempt holds. Look again shortly.
-                if send_due(store, client, allow_private, now()).await? == 0 {
-                    return Ok(Some(now() + chrono::Duration::seconds(1)));
-                }
-            }
-            later => return Ok(later),
-        }
     }
 }
 

@@ -264,43 +264,87 @@ pub async fn webhooks_of(
     Ok(by_tenant)
 }
 
-/// The webhook sender's claim, across tenants (the sender serves them all): up to `limit`
-/// deliveries due at `now` whose deal has no earlier delivery to the same webhook still
-/// pending (order per deal), leased until `lease_until` — no other sender takes them before
-/// then, and if this one dies they fall due again. On PostgreSQL rows another sender is
-/// claiming are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one process and one sender.
+/// The webhook sender's claim, across tenants (the sender serves them all): up to
+/// `claim.limit` deliveries due at `claim.now` whose deal has no earlier delivery to the same
+/// webhook still pending (order per deal), at most `claim.per_webhook` to one webhook with
+/// those already in flight (a slow receiver holds a few of the sender's slots, never all),
+/// leased until `claim.lease_until` — no other sender takes them before then, and if this one
+/// dies they fall due again. On PostgreSQL rows another sender is claiming are skipped
+/// (`FOR UPDATE SKIP LOCKED`); SQLite has one process and one sender.
 pub async fn claim_deliveries(
     conn: &impl ConnectionTrait,
-    now: chrono::DateTime<chrono::Utc>,
-    lease_until: chrono::DateTime<chrono::Utc>,
-    limit: u32,
+    claim: &crate::store::webhooks::Claim<'_>,
 ) -> AppResult<Vec<crate::domain::webhooks::Outgoing>> {
-    use sea_orm::{DbBackend, Statement};
+    use sea_orm::{DbBackend, Statement, Value};
     let backend = conn.get_database_backend();
     let postgres = backend == DbBackend::Postgres;
-    let (p1, p2, p3) = if postgres { ("$1", "$2", "$3") } else { ("?", "?", "?") };
-    let lock = if postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
-    // Parameters in the order they appear: lease, now, limit.
+    let mut values: Vec<Value> = Vec::new();
+    let mut param = |value: Value| {
+        values.push(value);
+        if postgres {
+            format!("${}", values.len())
+        } else {
+            "?".to_owned()
+        }
+    };
+    // The sender's deliveries in flight, per webhook (a row that matches none when it has none).
+    let flying = if claim.in_flight.is_empty() {
+        "SELECT CAST(NULL AS text) AS tenant_id, CAST(NULL AS uuid) AS webhook_id, 0 AS n".to_owned()
+    } else {
+        let rows: Vec<String> = claim
+            .in_flight
+            .iter()
+            .map(|(tenant, webhook, n)| {
+                let (t, w, n) = (
+                    param(tenant.clone().into()),
+                    param((*webhook).into()),
+                    param(i64::from(*n).into()),
+                );
+                format!("({t}, {w}, {n})")
+            })
+            .collect();
+        format!("VALUES {}", rows.join(", "))
+    };
+    // In the order they appear (SQLite's parameters are positional); the instant twice: for
+    // the ranking, and checked again on the locked row itself (see below).
+    let lease = param(claim.lease_until.into());
+    let still_due = param(claim.now.into());
+    let due = param(claim.now.into());
+    let (per_webhook, limit) = (
+        param(i64::from(claim.per_webhook).into()),
+        param(i64::from(claim.limit).into()),
+    );
+    let lock = if postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
+    // Due deliveries ranked per webhook (oldest due first); a webhook's first places go to
+    // what it does not have in flight already; then the earliest due of those, locked. The
+    // locked row is checked for being due again: PostgreSQL re-evaluates a locked row's own
+    // conditions on its newest version (another sender's claim committed since this
+    // statement's snapshot), not those of the subquery that ranked it.
     let sql = format!(
-        "UPDATE webhook_deliveries SET next_retry_at = {p1} \
+        "WITH flying(tenant_id, webhook_id, n) AS ({flying}) \
+         UPDATE webhook_deliveries SET next_retry_at = {lease} \
          WHERE (tenant_id, id) IN ( \
            SELECT d.tenant_id, d.id FROM webhook_deliveries d \
-           WHERE d.next_retry_at IS NOT NULL AND d.next_retry_at <= {p2} \
-             AND NOT EXISTS ( \
-               SELECT 1 FROM webhook_deliveries e \
-               WHERE e.tenant_id = d.tenant_id AND e.webhook_id = d.webhook_id \
-                 AND e.opportunity_id = d.opportunity_id AND e.next_retry_at IS NOT NULL \
-                 AND (e.enqueued_at < d.enqueued_at OR (e.enqueued_at = d.enqueued_at AND e.id < d.id))) \
+           WHERE d.next_retry_at IS NOT NULL AND d.next_retry_at <= {still_due} \
+             AND (d.tenant_id, d.id) IN ( \
+             SELECT r.tenant_id, r.id FROM ( \
+               SELECT c.tenant_id, c.id, c.webhook_id, row_number() OVER ( \
+                 PARTITION BY c.tenant_id, c.webhook_id ORDER BY c.next_retry_at, c.enqueued_at, c.id) AS place \
+               FROM webhook_deliveries c \
+               WHERE c.next_retry_at IS NOT NULL AND c.next_retry_at <= {due} \
+                 AND NOT EXISTS ( \
+                   SELECT 1 FROM webhook_deliveries e \
+                   WHERE e.tenant_id = c.tenant_id AND e.webhook_id = c.webhook_id \
+                     AND e.opportunity_id = c.opportunity_id AND e.next_retry_at IS NOT NULL \
+                     AND (e.enqueued_at < c.enqueued_at OR (e.enqueued_at = c.enqueued_at AND e.id < c.id)))) r \
+             LEFT JOIN flying f ON f.tenant_id = r.tenant_id AND f.webhook_id = r.webhook_id \
+             WHERE r.place + COALESCE(f.n, 0) <= {per_webhook}) \
            ORDER BY d.next_retry_at, d.enqueued_at, d.id \
-           LIMIT {p3} {lock}) \
+           LIMIT {limit} {lock}) \
          RETURNING tenant_id, id, webhook_id, body, enqueued_at, attempts"
     );
     let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [lease_until.into(), now.into(), i64::from(limit).into()],
-        ))
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -340,6 +384,7 @@ pub async fn claim_deliveries(
                 secret: hook.secret.clone(),
                 tenant,
                 id,
+                webhook,
                 body,
                 enqueued_at,
                 attempts: u32::try_from(attempts).unwrap_or(0),

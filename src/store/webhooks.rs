@@ -259,12 +259,18 @@ pub async fn earliest_due(conn: &impl Conn) -> AppResult<Option<DateTime<Utc>>> 
     scope::earliest_due_delivery(conn).await
 }
 
-/// Claims up to `limit` due deliveries for `lease` (see [`scope::claim_deliveries`]).
-pub async fn claim(
-    conn: &impl Conn,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
-) -> AppResult<Vec<Outgoing>> {
-    scope::claim_deliveries(conn, now, lease_until, limit).await
+/// What a claim may take: up to `limit` due deliveries, and at most `per_webhook` to one
+/// webhook counting those the sender still has in flight (`in_flight`, by tenant and webhook),
+/// leased until `lease_until` (see [`scope::claim_deliveries`]).
+pub struct Claim<'a> {
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    pub limit: u32,
+    pub per_webhook: u32,
+    pub in_flight: &'a [(String, Uuid, u32)],
+}
+
+/// Claims due deliveries (see [`Claim`]).
+pub async fn claim(conn: &impl Conn, claim: &Claim<'_>) -> AppResult<Vec<Outgoing>> {
+    scope::claim_deliveries(conn, claim).await
 }

@@ -461,6 +461,70 @@ async fn a_delivery_committed_just_before_the_server_is_killed_is_sent_by_the_ne
     assert_eq!(delivered.json()["data"]["kind"], "CREATED");
 }
 
+/// A receiver that never answers (each attempt waits for the sender's 10 s timeout) holds at
+/// most four of the sender's slots: another tenant's delivery, committed while it hangs, is
+/// sent at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_hangs_delays_no_other_webhook() {
+    let app = private_app().await;
+    // The hanging receiver: counts the requests it holds, and the most it held at once.
+    let holding = Arc::new(Mutex::new((0usize, 0usize)));
+    let held = Arc::clone(&holding);
+    let hang = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let held = Arc::clone(&held);
+            async move {
+                {
+                    let mut h = held.lock().expect("held");
+                    h.0 += 1;
+                    h.1 = h.1.max(h.0);
+                }
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let hanging_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, hang).await });
+
+    let slow = admin("slowpoke");
+    create_hook(&app, &slow, &hanging_url, json!(["OPPORTUNITY_CHANGED"]), "LOW").await;
+    let account = app.create_account(&slow, "Massive Dynamic").await;
+    for n in 0..12 {
+        app.create_opportunity(&slow, &account, &format!("Deal {n}"), "1").await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while holding.lock().expect("held").0 < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the hanging receiver never got its first requests"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let receiver = Receiver::start(&[]).await;
+    let token = admin("acme");
+    create_hook(&app, &token, &receiver.url, json!(["OPPORTUNITY_CHANGED"]), "LOW").await;
+    let other = app.create_account(&token, "Initech").await;
+    let committed = Instant::now();
+    app.create_opportunity(&token, &other, "On time", "1").await;
+    let got = receiver.until(Duration::from_secs(10), |got| !got.is_empty()).await;
+    let waited = committed.elapsed();
+    assert_eq!(got[0].json()["data"]["opportunity"]["name"], "On time");
+    assert!(
+        waited < Duration::from_secs(3),
+        "another tenant's delivery waited {waited:?} behind a receiver that hangs"
+    );
+    let (now, most) = *holding.lock().expect("held");
+    assert_eq!(
+        (now, most),
+        (4, 4),
+        "one webhook holds four of the sender's slots, no more"
+    );
+}
+
 /// PostgreSQL: senders on two connections claiming at once never take the same delivery
 /// (`FOR UPDATE SKIP LOCKED`), and together they take every due one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,8 +556,15 @@ async fn two_senders_claiming_at_once_never_take_the_same_delivery() {
         let mut mine = Vec::new();
         loop {
             let now = chrono::Utc::now();
-            let lease = now + chrono::Duration::seconds(60);
-            let batch = dealgraph::store::webhooks::claim(store.reader(), now, lease, 7)
+            let claim = dealgraph::store::webhooks::Claim {
+                now,
+                lease_until: now + chrono::Duration::seconds(60),
+                limit: 7,
+                // No cap per webhook here (one webhook; the cap is each sender's own).
+                per_webhook: 600,
+                in_flight: &[],
+            };
+            let batch = dealgraph::store::webhooks::claim(store.reader(), &claim)
                 .await
                 .expect("claim");
             if batch.is_empty() {

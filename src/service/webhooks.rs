@@ -32,10 +32,12 @@ use crate::store::{Store, webhooks as store};
 
 /// Webhooks one tenant may have.
 pub const MAX_WEBHOOKS_PER_TENANT: usize = 20;
-/// Deliveries the sender has in flight at once, over every webhook …
-const IN_FLIGHT: usize = 32;
-/// … and to one webhook: a slow or dead receiver holds at most these of the sender's slots,
-/// so the other webhooks' deliveries go on beside it.
+/// Deliveries the sender has in flight at once, over every tenant …
+const IN_FLIGHT: usize = 64;
+/// … to one tenant's webhooks …
+const PER_TENANT: u32 = 8;
+/// … and to one webhook: a slow or dead receiver holds at most these of the sender's slots (a
+/// tenant's several at most [`PER_TENANT`]), so everyone else's deliveries go on beside it.
 const PER_WEBHOOK: u32 = 4;
 /// How long a claimed delivery is the sender's (longer than any attempt, 10 s): if the
 /// sender dies mid-attempt, the delivery falls due again after this.
@@ -256,8 +258,8 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 type Attempting = Pin<Box<dyn Future<Output = (Outgoing, store::Attempt)> + Send>>;
 
 /// The deliveries the sender has in flight: each is sent on its own and recorded when it
-/// lands, so a slow receiver delays nobody else's (at most [`IN_FLIGHT`] at once, at most
-/// [`PER_WEBHOOK`] to one webhook).
+/// lands, so a slow receiver delays nobody else's (at most [`IN_FLIGHT`] at once,
+/// [`PER_TENANT`] to one tenant's webhooks and [`PER_WEBHOOK`] to one webhook).
 struct Flights {
     client: reqwest::Client,
     allow_private: bool,
@@ -334,6 +336,7 @@ impl Flights {
                         lease_until: at + chrono::Duration::from_std(LEASE).unwrap_or_default(),
                         limit: u32::try_from(free).unwrap_or(u32::MAX),
                         per_webhook: PER_WEBHOOK,
+                        per_tenant: PER_TENANT,
                         in_flight: &in_flight,
                     };
                     let claimed = store.write(async |tx| store::claim(tx, &claim).await).await?;

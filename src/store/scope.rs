@@ -310,35 +310,41 @@ pub async fn claim_deliveries(
     let lease = param(claim.lease_until.into());
     let still_due = param(claim.now.into());
     let due = param(claim.now.into());
-    let (per_webhook, limit) = (
-        param(i64::from(claim.per_webhook).into()),
-        param(i64::from(claim.limit).into()),
-    );
+    let per_webhook = param(i64::from(claim.per_webhook).into());
+    let per_tenant = param(i64::from(claim.per_tenant).into());
+    let limit = param(i64::from(claim.limit).into());
     let lock = if postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
-    // Due deliveries ranked per webhook (oldest due first); a webhook's first places go to
-    // what it does not have in flight already; then the earliest due of those, locked. The
+    // Due deliveries ranked per webhook (oldest due first), a webhook's first places going to
+    // what it does not have in flight already; those ranked again per tenant, likewise; then
+    // the earliest due of what is left, locked. The
     // locked row is checked for being due again: PostgreSQL re-evaluates a locked row's own
     // conditions on its newest version (another sender's claim committed since this
     // statement's snapshot), not those of the subquery that ranked it.
     let sql = format!(
-        "WITH flying(tenant_id, webhook_id, n) AS ({flying}) \
+        "WITH flying(tenant_id, webhook_id, n) AS ({flying}), \
+           flying_tenants(tenant_id, n) AS (SELECT tenant_id, sum(n) FROM flying GROUP BY tenant_id) \
          UPDATE webhook_deliveries SET next_retry_at = {lease} \
          WHERE (tenant_id, id) IN ( \
            SELECT d.tenant_id, d.id FROM webhook_deliveries d \
            WHERE d.next_retry_at IS NOT NULL AND d.next_retry_at <= {still_due} \
              AND (d.tenant_id, d.id) IN ( \
-             SELECT r.tenant_id, r.id FROM ( \
-               SELECT c.tenant_id, c.id, c.webhook_id, row_number() OVER ( \
-                 PARTITION BY c.tenant_id, c.webhook_id ORDER BY c.next_retry_at, c.enqueued_at, c.id) AS place \
-               FROM webhook_deliveries c \
-               WHERE c.next_retry_at IS NOT NULL AND c.next_retry_at <= {due} \
-                 AND NOT EXISTS ( \
-                   SELECT 1 FROM webhook_deliveries e \
-                   WHERE e.tenant_id = c.tenant_id AND e.webhook_id = c.webhook_id \
-                     AND e.opportunity_id = c.opportunity_id AND e.next_retry_at IS NOT NULL \
-                     AND (e.enqueued_at < c.enqueued_at OR (e.enqueued_at = c.enqueued_at AND e.id < c.id)))) r \
-             LEFT JOIN flying f ON f.tenant_id = r.tenant_id AND f.webhook_id = r.webhook_id \
-             WHERE r.place + COALESCE(f.n, 0) <= {per_webhook}) \
+             SELECT q.tenant_id, q.id FROM ( \
+               SELECT r.tenant_id, r.id, row_number() OVER ( \
+                 PARTITION BY r.tenant_id ORDER BY r.next_retry_at, r.enqueued_at, r.id) AS place \
+               FROM ( \
+                 SELECT c.tenant_id, c.id, c.webhook_id, c.next_retry_at, c.enqueued_at, row_number() OVER ( \
+                   PARTITION BY c.tenant_id, c.webhook_id ORDER BY c.next_retry_at, c.enqueued_at, c.id) AS place \
+                 FROM webhook_deliveries c \
+                 WHERE c.next_retry_at IS NOT NULL AND c.next_retry_at <= {due} \
+                   AND NOT EXISTS ( \
+                     SELECT 1 FROM webhook_deliveries e \
+                     WHERE e.tenant_id = c.tenant_id AND e.webhook_id = c.webhook_id \
+                       AND e.opportunity_id = c.opportunity_id AND e.next_retry_at IS NOT NULL \
+                       AND (e.enqueued_at < c.enqueued_at OR (e.enqueued_at = c.enqueued_at AND e.id < c.id)))) r \
+               LEFT JOIN flying f ON f.tenant_id = r.tenant_id AND f.webhook_id = r.webhook_id \
+               WHERE r.place + COALESCE(f.n, 0) <= {per_webhook}) q \
+             LEFT JOIN flying_tenants t ON t.tenant_id = q.tenant_id \
+             WHERE q.place + COALESCE(t.n, 0) <= {per_tenant}) \
            ORDER BY d.next_retry_at, d.enqueued_at, d.id \
            LIMIT {limit} {lock}) \
          RETURNING tenant_id, id, webhook_id, body, enqueued_at, attempts"

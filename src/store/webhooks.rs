@@ -259,14 +259,16 @@ pub async fn earliest_due(conn: &impl Conn) -> AppResult<Option<DateTime<Utc>>> 
     scope::earliest_due_delivery(conn).await
 }
 
-/// What a claim may take: up to `limit` due deliveries, and at most `per_webhook` to one
-/// webhook counting those the sender still has in flight (`in_flight`, by tenant and webhook),
-/// leased until `lease_until` (see [`scope::claim_deliveries`]).
+/// What a claim may take: up to `limit` due deliveries, at most `per_webhook` to one webhook
+/// and `per_tenant` to one tenant's, counting those the sender still has in flight
+/// (`in_flight`, by tenant and webhook), leased until `lease_until` (see
+/// [`scope::claim_deliveries`]).
 pub struct Claim<'a> {
     pub now: DateTime<Utc>,
     pub lease_until: DateTime<Utc>,
     pub limit: u32,
     pub per_webhook: u32,
+    pub per_tenant: u32,
     pub in_flight: &'a [(String, Uuid, u32)],
 }
 

@@ -461,24 +461,27 @@ async fn a_delivery_committed_just_before_the_server_is_killed_is_sent_by_the_ne
     assert_eq!(delivered.json()["data"]["kind"], "CREATED");
 }
 
-/// A receiver that never answers (each attempt waits for the sender's 10 s timeout) holds at
-/// most four of the sender's slots: another tenant's delivery, committed while it hangs, is
-/// sent at once.
+/// Receivers that never answer (each attempt waits for the sender's 10 s timeout) hold at
+/// most four of the sender's slots each, and one tenant's at most eight together: another
+/// tenant's delivery, committed while they hang, is sent at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receiver_that_hangs_delays_no_other_webhook() {
+async fn receivers_that_hang_delay_no_other_tenant() {
     let app = private_app().await;
-    // The hanging receiver: counts the requests it holds, and the most it held at once.
-    let holding = Arc::new(Mutex::new((0usize, 0usize)));
-    let held = Arc::clone(&holding);
+    // Three hanging receivers (one per path): the requests each holds, and the most held.
+    let holding: Arc<Mutex<std::collections::BTreeMap<String, usize>>> = Arc::default();
+    let most = Arc::new(Mutex::new(0usize));
+    let (held, top) = (Arc::clone(&holding), Arc::clone(&most));
     let hang = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move || {
-            let held = Arc::clone(&held);
+        "/hook/{name}",
+        axum::routing::post(move |axum::extract::Path(name): axum::extract::Path<String>| {
+            let (held, top) = (Arc::clone(&held), Arc::clone(&top));
             async move {
                 {
                     let mut h = held.lock().expect("held");
-                    h.0 += 1;
-                    h.1 = h.1.max(h.0);
+                    *h.entry(name).or_default() += 1;
+                    let all = h.values().sum::<usize>();
+                    let mut top = top.lock().expect("most");
+                    *top = (*top).max(all);
                 }
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 StatusCode::OK
@@ -486,20 +489,29 @@ async fn a_receiver_that_hangs_delays_no_other_webhook() {
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let hanging_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let base = format!("http://{}/hook", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, hang).await });
 
     let slow = admin("slowpoke");
-    create_hook(&app, &slow, &hanging_url, json!(["OPPORTUNITY_CHANGED"]), "LOW").await;
+    for name in ["a", "b", "c"] {
+        create_hook(
+            &app,
+            &slow,
+            &format!("{base}/{name}"),
+            json!(["OPPORTUNITY_CHANGED"]),
+            "LOW",
+        )
+        .await;
+    }
     let account = app.create_account(&slow, "Massive Dynamic").await;
     for n in 0..12 {
         app.create_opportunity(&slow, &account, &format!("Deal {n}"), "1").await;
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while holding.lock().expect("held").0 < 4 {
+    while holding.lock().expect("held").values().sum::<usize>() < 8 {
         assert!(
             Instant::now() < deadline,
-            "the hanging receiver never got its first requests"
+            "the hanging receivers never got their first requests"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -515,13 +527,17 @@ async fn a_receiver_that_hangs_delays_no_other_webhook() {
     assert_eq!(got[0].json()["data"]["opportunity"]["name"], "On time");
     assert!(
         waited < Duration::from_secs(3),
-        "another tenant's delivery waited {waited:?} behind a receiver that hangs"
+        "another tenant's delivery waited {waited:?} behind receivers that hang"
     );
-    let (now, most) = *holding.lock().expect("held");
+    let held = holding.lock().expect("held").clone();
     assert_eq!(
-        (now, most),
-        (4, 4),
-        "one webhook holds four of the sender's slots, no more"
+        *most.lock().expect("most"),
+        8,
+        "one tenant holds eight of the sender's slots: {held:?}"
+    );
+    assert!(
+        held.values().all(|n| *n <= 4),
+        "one webhook holds four at most: {held:?}"
     );
 }
 
@@ -560,8 +576,9 @@ async fn two_senders_claiming_at_once_never_take_the_same_delivery() {
                 now,
                 lease_until: now + chrono::Duration::seconds(60),
                 limit: 7,
-                // No cap per webhook here (one webhook; the cap is each sender's own).
+                // No caps here (one webhook; the caps are each sender's own).
                 per_webhook: 600,
+                per_tenant: 600,
                 in_flight: &[],
             };
             let batch = dealgraph::store::webhooks::claim(store.reader(), &claim)

@@ -6,7 +6,10 @@
 //! travels in `connection_init`'s payload (`{"authorization": "Bearer <JWT>"}`). A missing or
 //! bad token closes the socket with 4401; so does the token expiring while the socket is
 //! open. A client that never says `connection_init` is closed with 4408 after
-//! [`INIT_WAIT`]. Past the handshake, async-graphql speaks the protocol.
+//! [`INIT_WAIT`]. When this process's feed of change events was interrupted (PostgreSQL's
+//! listener lost its connection: events committed meanwhile never arrived), every socket is
+//! closed with 1012 once the feed is back, so that clients reconnect and re-read rather than
+//! miss changes without knowing. Past the handshake, async-graphql speaks the protocol.
 
 use std::time::{Duration, SystemTime};
 
@@ -33,6 +36,8 @@ const MAX_CLIENT_MESSAGE: usize = 256 << 10;
 /// Close codes of the `graphql-transport-ws` protocol.
 const UNAUTHORIZED: u16 = 4401;
 const INIT_TIMEOUT: u16 = 4408;
+/// WebSocket's "service restart": reconnect (the `graphql-ws` client does, by itself).
+const SERVICE_RESTART: u16 = 1012;
 
 /// Whether `request` asks to become a WebSocket.
 pub fn is_upgrade(request: &Request) -> bool {
@@ -102,6 +107,7 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols)
         }
     };
     metrics::gauge!("dealgraph_live_connections").increment(1.0);
+    let mut interrupted = crate::service::live::interruptions(&state.services);
     let scope = RequestScope::new(ctx, state.services.clone());
     let input = Box::pin(
         futures_util::stream::once(async move { init.into_bytes() }).chain(incoming.filter_map(|message| async move {
@@ -136,6 +142,13 @@ async fn serve(state: AppState, socket: WebSocket, protocol: WebSocketProtocols)
             },
             () = &mut expiry => {
                 let _ = sink.send(close(UNAUTHORIZED, "Unauthorized: the token expired")).await;
+                break;
+            }
+            // Events may have been missed: the client reconnects, subscribes again and re-reads
+            // rather than go on without knowing.
+            Ok(()) = interrupted.changed() => {
+                let reason = "the live feed was interrupted; reconnect, and re-read what you show";
+                let _ = sink.send(close(SERVICE_RESTART, reason)).await;
                 break;
             }
         }

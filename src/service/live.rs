@@ -12,3 +12,9 @@ use crate::domain::events::ChangeEvent;
 pub fn changes(ctx: &TenantCtx, svc: &Services) -> broadcast::Receiver<Arc<ChangeEvent>> {
     svc.store.bus().subscribe(ctx.tenant().as_str())
 }
+
+/// Changes each time this process's feed of change events is interrupted (see
+/// `store::changes::Bus::interruptions`): its live subscribers may have missed events.
+pub fn interruptions(svc: &Services) -> tokio::sync::watch::Receiver<u64> {
+    svc.store.bus().interruptions()
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::domain::events::{ChangeEvent, ChangeKind, RiskMove, RiskState};
@@ -160,13 +160,37 @@ fn merge(recorded: Vec<Recorded>) -> Vec<ChangeEvent> {
 
 /// Where this process's subscribers receive change events: a channel per tenant with
 /// subscribers, so that a change wakes only its own tenant's subscriptions.
-#[derive(Clone, Default)]
-pub struct Bus(Arc<Mutex<HashMap<String, broadcast::Sender<Arc<ChangeEvent>>>>>);
+#[derive(Clone)]
+pub struct Bus {
+    channels: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<ChangeEvent>>>>>,
+    /// How many times the feed was interrupted (PostgreSQL: the listener lost its connection,
+    /// and events committed meanwhile never reached this process).
+    interruptions: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Bus {
+    fn default() -> Bus {
+        Bus {
+            channels: Arc::default(),
+            interruptions: Arc::new(watch::channel(0).0),
+        }
+    }
+}
 
 impl Bus {
+    /// Changes each time the feed is interrupted from now on: a subscriber may then have
+    /// missed events.
+    pub fn interruptions(&self) -> watch::Receiver<u64> {
+        self.interruptions.subscribe()
+    }
+
+    fn interrupted(&self) {
+        self.interruptions.send_modify(|n| *n += 1);
+    }
+
     /// The events of `tenant` from now on.
     pub fn subscribe(&self, tenant: &str) -> broadcast::Receiver<Arc<ChangeEvent>> {
-        let mut channels = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         channels
             .entry(tenant.to_owned())
             .or_insert_with(|| broadcast::channel(BUS_CAPACITY).0)
@@ -174,7 +198,7 @@ impl Bus {
     }
 
     pub(super) fn send_all(&self, events: Vec<ChangeEvent>) {
-        let mut channels = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         for event in events {
             let tenant = event.tenant.clone();
             // Nobody of the tenant listens any more: its channel goes.
@@ -282,49 +306,61 @@ fn decode(payload: &str) -> Option<ChangeEvent> {
 }
 
 /// PostgreSQL: listens on [`CHANNEL`] on a connection of its own and hands every event to
-/// `bus` (and wakes `outbox` for every commit of webhook deliveries, and once after each
-/// reconnection, since word may have been missed meanwhile). Returns once listening (so that no change committed after it returns is missed);
-/// the task then reconnects by itself (a pause growing to 5 s between tries) whenever the
-/// connection is lost — a database restart included. Events committed while it was away
-/// are not replayed.
+/// `bus` (and wakes `outbox` for every commit of webhook deliveries). Returns once listening
+/// (so that no change committed after it returns is missed). Whenever the connection is lost —
+/// a database restart included — the task listens again on a new one (a pause growing to 5 s
+/// between tries); events committed while it was away are not replayed, so once it listens
+/// again it tells the bus ([`Bus::interruptions`]: subscribers are told to reconnect and
+/// re-read) and wakes `outbox` (word of new deliveries may have been missed too).
 pub async fn start_listener(
     url: &str,
     bus: Bus,
     outbox: Arc<tokio::sync::Notify>,
 ) -> AppResult<tokio::task::JoinHandle<()>> {
-    use sea_orm::sqlx::postgres::PgListener;
-    let unavailable = |err: sea_orm::sqlx::Error| {
-        crate::domain::AppError::Unavailable(format!("cannot listen for change events: {err}"))
-    };
-    let mut listener = PgListener::connect(url).await.map_err(unavailable)?;
-    listener
-        .listen_all([CHANNEL, OUTBOX_CHANNEL])
+    let mut listener = listen(url)
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| crate::domain::AppError::Unavailable(format!("cannot listen for change events: {err}")))?;
+    let url = url.to_owned();
     Ok(tokio::spawn(async move {
-        let mut pause = Duration::from_millis(100);
         loop {
             match listener.try_recv().await {
                 Ok(Some(note)) if note.channel() == OUTBOX_CHANNEL => outbox.notify_one(),
-                Ok(Some(note)) => {
-                    pause = Duration::from_millis(100);
-                    match decode(note.payload()) {
-                        Some(event) => bus.send_all(vec![event]),
-                        None => tracing::warn!(payload = note.payload(), "unreadable change event"),
-                    }
-                }
-                Ok(None) => {
+                Ok(Some(note)) => match decode(note.payload()) {
+                    Some(event) => bus.send_all(vec![event]),
+                    None => tracing::warn!(payload = note.payload(), "unreadable change event"),
+                },
+                Ok(None) | Err(_) => {
                     tracing::warn!("the change listener's connection was lost; listening again");
+                    listener = listen_again(&url).await;
+                    tracing::info!("the change listener listens again; live subscribers are told to reconnect");
+                    bus.interrupted();
                     outbox.notify_one();
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "the change listener cannot reach the database; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
                 }
             }
         }
     }))
+}
+
+/// A connection listening on both channels.
+async fn listen(url: &str) -> Result<sea_orm::sqlx::postgres::PgListener, sea_orm::sqlx::Error> {
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen_all([CHANNEL, OUTBOX_CHANNEL]).await?;
+    Ok(listener)
+}
+
+/// [`listen`], tried until it works (a pause growing to 5 s between tries).
+async fn listen_again(url: &str) -> sea_orm::sqlx::postgres::PgListener {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match listen(url).await {
+            Ok(listener) => return listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "the change listener cannot reach the database; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -392,7 +392,7 @@ async fn a_database_outage_is_reported_survived_and_loses_no_acknowledged_write(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_subscribers_hear_changes_again_after_a_database_outage() {
+async fn live_subscribers_are_told_to_reconnect_after_a_database_outage_and_then_hear_changes() {
     if !std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
         return; // SQLite's events never leave the process.
     }
@@ -422,8 +422,19 @@ async fn live_subscribers_hear_changes_again_after_a_database_outage() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     proxy.set_cut(false);
 
-    // Changes made while the listener is still reconnecting are not replayed to it; once it is
-    // back, they arrive again. Keep changing until one does (within 15 s).
+    // Changes committed while the listener was away are not replayed: once it listens again,
+    // the socket is closed with 1012 ("service restart"), which the graphql-ws client answers
+    // by reconnecting (and the app by re-reading), rather than going on without knowing.
+    let closed = crate::live::next(&mut socket, Duration::from_secs(15)).await;
+    assert_eq!(
+        closed,
+        Some(json!({ "close": 1012 })),
+        "the socket is told to reconnect"
+    );
+
+    // A new socket hears changes again. Keep changing until one arrives (within 15 s).
+    let mut socket = crate::live::connect(&app.url, &token).await;
+    crate::live::subscribe(&mut socket, "1", changes).await;
     let started = Instant::now();
     for attempt in 0.. {
         assert!(

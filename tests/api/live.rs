@@ -224,6 +224,68 @@ async fn subscribers_hear_their_tenants_committed_changes_and_nothing_else() {
     assert_eq!(next(&mut socket, Duration::from_millis(500)).await, None);
 }
 
+/// A subscriber more than the bus's 4,096 events behind is told so in an error, and its
+/// subscription ends (going on would skip events without its knowing); the socket stays open,
+/// and a new subscription on it hears the next change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_more_than_4096_events_behind_is_told_and_its_subscription_ends() {
+    let app = TestApp::spawn().await;
+    let acme = admin("acme");
+    let mut socket = connect(&app.url, &acme).await;
+    // Big answers (each deal's risk explained 30 times over, ≈ 35 KB), and a client that reads
+    // nothing while the import runs: once the sockets' buffers are full the server cannot send,
+    // and the events pile up behind the subscription.
+    let fields: String = (0..30)
+        .map(|n| format!("f{n}: risk {{ factors {{ code message recommendation }} }} "))
+        .collect();
+    let query = format!("subscription {{ opportunityChanged {{ kind opportunity {{ name {fields} }} }} }}");
+    subscribe(&mut socket, "big", &query).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // 8,000 deals in one import: each is announced once re-assessed.
+    let mut stream = format!(
+        "{}\n",
+        json!({ "type": "account", "externalId": "A1", "name": "Globex" })
+    );
+    for n in 0..8_000 {
+        let deal = json!({ "type": "opportunity", "externalId": format!("O{n}"), "account": "A1", "name": format!("Deal {n}"),
+                           "amount": "1000", "currency": "USD", "stage": "DISCOVERY", "createdAt": days_ago(30) });
+        stream.push_str(&format!("{deal}\n"));
+    }
+    let (status, summary) = post_import(&app, &acme, stream, "").await;
+    assert_eq!(status, 200, "{summary}");
+
+    let mut heard = 0;
+    let told = loop {
+        let message = next(&mut socket, WAIT).await.expect("a message within the wait");
+        assert_eq!(message["type"], "next", "{message}");
+        assert_eq!(message["id"], "big");
+        match message["payload"].get("errors") {
+            Some(errors) => break errors[0]["message"].as_str().unwrap_or_default().to_owned(),
+            None => heard += 1,
+        }
+    };
+    assert!(
+        told.contains("events behind") && told.contains("subscribe again"),
+        "{told}"
+    );
+    // (Run here: 114 heard, then "fell 3790 events behind" — 8,000 − 4,096 − 114.)
+    assert!(heard < 8_000 - 4_096, "it heard {heard} events before it fell behind");
+    assert_eq!(
+        next(&mut socket, WAIT).await,
+        Some(json!({ "id": "big", "type": "complete" })),
+        "the subscription ends"
+    );
+
+    subscribe(&mut socket, "again", CHANGES).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let account = app.create_account(&acme, "Acme").await;
+    app.create_opportunity(&acme, &account, "After", "1").await;
+    let (id, data) = event(&mut socket).await;
+    assert_eq!(id, "again");
+    assert_eq!(data["opportunityChanged"]["opportunity"]["name"], "After");
+}
+
 #[tokio::test]
 async fn a_missing_bad_or_expired_token_closes_the_socket_with_4401() {
     let app = TestApp::spawn().await;

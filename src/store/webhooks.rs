@@ -151,6 +151,7 @@ pub(super) async fn enqueue(conn: &impl Conn, events: &[ChangeEvent], now: DateT
     if hooks.is_empty() {
         return Ok(0);
     }
+    let now = enqueue_time(conn, now).await?;
     let mut queued = 0;
     for (tenant, events) in by_tenant {
         let Some(tenant_hooks) = hooks.get(tenant) else {
@@ -214,6 +215,24 @@ pub(super) async fn enqueue(conn: &impl Conn, events: &[ChangeEvent], now: DateT
         }
     }
     Ok(queued)
+}
+
+/// When deliveries are enqueued: on PostgreSQL the database's clock, one for every replica. A
+/// deal's deliveries go out in `enqueued_at` order, and two writes to one deal are serialized
+/// by its row (the second enqueues after the first commits), so one clock orders them even when
+/// the replicas' clocks disagree. SQLite has one process, and `now` is its clock.
+async fn enqueue_time(conn: &impl Conn, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+    if conn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(now);
+    }
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT clock_timestamp() AS now",
+        ))
+        .await?
+        .ok_or_else(|| AppError::Internal("the database did not say what time it is".into()))?;
+    Ok(row.try_get("", "now")?)
 }
 
 /// How one attempt went.

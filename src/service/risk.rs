@@ -99,8 +99,9 @@ pub async fn history(
     stored::history(ctx, svc.store.reader(), deal_id, since, last).await
 }
 
-/// The records of `deals` — buying groups and histories — in two queries, whatever the
-/// number of deals, members and interactions.
+/// The records of `deals` for assessing them — buying groups and histories, interactions
+/// without their texts — in two queries, whatever the number of deals, members and
+/// interactions.
 pub async fn load_records(ctx: &TenantCtx, conn: &impl Conn, deals: Vec<Deal>) -> AppResult<Vec<DealRecord>> {
     if deals.is_empty() {
         return Ok(Vec::new());
@@ -110,7 +111,9 @@ pub async fn load_records(ctx: &TenantCtx, conn: &impl Conn, deals: Vec<Deal>) -
     for member in members::for_deals(ctx, conn, &ids).await? {
         groups.entry(member.opportunity_id).or_default().push(Arc::new(member));
     }
-    let mut histories = history::for_deals(ctx, conn, &ids).await?;
+    // The engine never reads the interactions' texts (and a tenant's sweep or policy change
+    // reads every open deal's whole history).
+    let mut histories = history::for_assessment(ctx, conn, &ids).await?;
     Ok(deals
         .into_iter()
         .map(|deal| {

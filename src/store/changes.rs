@@ -329,8 +329,9 @@ pub async fn start_listener(
                     Some(event) => bus.send_all(vec![event]),
                     None => tracing::warn!(payload = note.payload(), "unreadable change event"),
                 },
-                Ok(None) | Err(_) => {
-                    tracing::warn!("the change listener's connection was lost; listening again");
+                lost => {
+                    let error = lost.err().map(|err| err.to_string());
+                    tracing::warn!(?error, "the change listener's connection was lost; listening again");
                     listener = listen_again(&url).await;
                     tracing::info!("the change listener listens again; live subscribers are told to reconnect");
                     bus.interrupted();

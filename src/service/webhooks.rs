@@ -340,13 +340,15 @@ impl Flights {
                         in_flight: &in_flight,
                     };
                     let claimed = store.write(async |tx| store::claim(tx, &claim).await).await?;
-                    if claimed.is_empty() {
-                        // Due, but each waits: for an earlier delivery of its deal, or for its
-                        // webhook's attempts in flight. Look again shortly (or when one lands).
-                        return Ok(Some(now() + chrono::Duration::seconds(1)));
-                    }
+                    let all_it_could = claimed.len() < free;
                     for out in claimed {
                         self.launch(out);
+                    }
+                    if all_it_could {
+                        // What is still due waits: for an earlier delivery of its deal, or for
+                        // its webhook's or tenant's attempts in flight. Look again shortly (or
+                        // when one lands) rather than claim again for nothing.
+                        return Ok(Some(now() + chrono::Duration::seconds(1)));
                     }
                 }
                 later => return Ok(later),
